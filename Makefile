@@ -1,0 +1,121 @@
+# oauthtop - one Makefile, pkg-config for every library.
+#   make            build ./oauthtop (and the test token server)
+#   make check      deps + unit and end-to-end tests, then again under ASan+UBSan
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make demo       the console on the bundled local token server
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BUILD     ?= build
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+
+CORE_PKGS := libcurl libcjson sqlite3 libcrypto
+TUI_PKGS  := ncursesw
+TEST_PKGS := cmocka
+IDP_PKGS  := libmicrohttpd libcjson libcrypto
+
+WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror
+CSTD    := -std=c11 -D_GNU_SOURCE
+OPT     ?= -O2 -g
+SANFLAGS :=
+ifeq ($(SAN),1)
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT := -O1 -g
+endif
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Iinclude -Isrc -DOT_VERSION=\"$(VERSION)\" \
+             -DOT_DATADIR=\"$(PREFIX)/share/oauthtop\" $(CFLAGS)
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+CORE_SRC := $(sort $(wildcard src/core/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+TUI_SRC  := $(sort $(wildcard src/tui/*.c))
+IDP_SRC  := $(sort $(wildcard tests/idp/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TUI_OBJ  := $(TUI_SRC:%.c=$(BUILD)/%.o)
+IDP_OBJ  := $(IDP_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LIB      := $(BUILD)/liboauthtop.a
+BIN      := $(if $(filter build,$(BUILD)),oauthtop,$(BUILD)/oauthtop)
+IDP_BIN  := $(BUILD)/oauthtop-idp
+
+.PHONY: all check check-run unit e2e deps install uninstall clean format format-check demo \
+        bench test-bins
+all: $(BIN) $(IDP_BIN)
+
+$(BUILD)/src/core/%.o: src/core/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS)) -MMD -MP -c $< -o $@
+$(BUILD)/src/cli/%.o: src/cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+$(BUILD)/src/tui/%.o: src/tui/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(TUI_PKGS)) -MMD -MP -c $< -o $@
+$(BUILD)/tests/idp/%.o: tests/idp/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(IDP_PKGS)) -MMD -MP -c $< -o $@
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS) $(TEST_PKGS)) -MMD -MP -c $< -o $@
+
+$(LIB): $(CORE_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(TUI_OBJ) $(LIB)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(TUI_OBJ) $(LIB) \
+	    $(call pc_libs,$(CORE_PKGS) $(TUI_PKGS)) -lm
+
+$(IDP_BIN): $(IDP_OBJ)
+	$(CC) $(CFLAGS_ALL) -o $@ $(IDP_OBJ) $(call pc_libs,$(IDP_PKGS)) -lpthread -lm
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(call pc_libs,$(CORE_PKGS) $(TEST_PKGS)) -lm
+
+test-bins: $(UNIT_BIN) $(BIN) $(IDP_BIN)
+
+# Installs the Debian -dev packages only when pkg-config cannot find them.
+deps:
+	@sh tests/deps.sh
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+e2e: $(BIN) $(IDP_BIN)
+	@OAUTHTOP=$(abspath $(BIN)) OT_IDP=$(abspath $(IDP_BIN)) sh tests/e2e/run.sh
+
+check-run: unit e2e
+
+check: deps
+	$(MAKE) check-run
+	$(MAKE) BUILD=build-san SAN=1 check-run
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/oauthtop/themes
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/oauthtop
+	install -m 0644 themes/*.theme $(DESTDIR)$(PREFIX)/share/oauthtop/themes/ 2>/dev/null || true
+	if [ -f doc/oauthtop.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
+	    install -m 0644 doc/oauthtop.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/oauthtop $(DESTDIR)$(PREFIX)/share/man/man1/oauthtop.1
+	rm -rf $(DESTDIR)$(PREFIX)/share/oauthtop
+
+demo: deps all
+	@sh tests/demo.sh
+
+clean:
+	rm -rf build build-san oauthtop
+
+FMT_FILES = $(wildcard include/oauthtop/*.h src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h bench/*.c)
+format:
+	clang-format -i $(FMT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FMT_FILES)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

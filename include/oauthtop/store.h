@@ -1,0 +1,137 @@
+/* store.h - the credential store (DESIGN §4). One interface; the SQLite backend implements it
+ * (a PostgreSQL backend could follow without touching callers).
+ *
+ * All functions return 0 on success and -1 with err set on failure unless documented. The
+ * store never writes a token value anywhere but its own tables. */
+#ifndef OAUTHTOP_STORE_H
+#define OAUTHTOP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oauthtop/credential.h"
+#include "oauthtop/err.h"
+
+/* The schema version this binary writes. */
+#define OT_STORE_SCHEMA 1
+
+typedef struct ot_store ot_store;
+
+enum {
+	OT_STORE_READONLY = 1 << 0, /* never create or migrate; fail if missing */
+};
+
+/* Opens (creating, with its 0700 directory, unless READONLY) the store at path. Refuses a
+ * group- or world-readable file, a file that is not a SQLite database (left untouched), and a
+ * newer schema than OT_STORE_SCHEMA; migrates older ones forward. */
+ot_store *ot_store_open(const char *path, int flags, ot_err *err);
+void ot_store_close(ot_store *s);
+
+/* Loads one account's credential into out (ot_credential_clear() it after). with_secrets 0
+ * leaves access_token / refresh_token NULL (has_* and *_fp still filled): the console never
+ * loads token values it does not show. Returns 1 found, 0 not found, -1 error. */
+int ot_store_get(ot_store *s, const char *account, int with_secrets, ot_credential *out,
+		 ot_err *err);
+
+/* Loads every stored credential (sorted by account name) into a new array *out of *n. */
+int ot_store_list(ot_store *s, int with_secrets, ot_credential **out, size_t *n, ot_err *err);
+void ot_store_list_free(ot_credential *list, size_t n);
+
+/* Inserts or replaces the credential (all fields, lease included), durably. */
+int ot_store_put(ot_store *s, const ot_credential *c, ot_err *err);
+
+/* Removes the account's credential. Not found is not an error. */
+int ot_store_delete(ot_store *s, const char *account, ot_err *err);
+
+/* --- leases (DESIGN §3 steps 1 and 6) --- */
+
+typedef struct ot_holder {
+	const char *host; /* gethostname() */
+	int64_t pid;
+} ot_holder;
+
+typedef struct ot_lease {
+	const char *account;   /* in: account to lease */
+	bool granted;          /* out: the lease is ours */
+	bool no_credential;    /* out: granted, but nothing is stored yet (cred is empty) */
+	bool lost_answer;      /* out: a lapsed lease had this same refresh token in flight */
+	ot_credential cred;    /* out: with secrets, read inside the lease transaction */
+} ot_lease;
+
+/* In one transaction, for each lease: grant it unless a live holder has it (same host and
+ * pid alive, or another host and not expired); a lease whose holder is dead or that expired
+ * lapses. A granted lease records holder, now + seconds, and the fingerprint of the refresh
+ * token about to be sent (the in-flight marker). When a credential row does not exist yet
+ * (client_credentials), a row is created. Free each cred with ot_credential_clear(). */
+int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_t n, int64_t now,
+			int64_t seconds, ot_err *err);
+
+/* Releases our leases on these accounts without changing anything else. */
+int ot_store_lease_release(ot_store *s, const ot_holder *h, const char *const *accounts,
+			   size_t n, ot_err *err);
+
+/* --- history --- */
+
+typedef struct ot_event {
+	int64_t at;
+	char *account;
+	char *kind;   /* "refreshed", "failed", "reauth", "imported", "lost", "race", ... */
+	char *reason; /* one line, never a token */
+	char old_fp[OT_FP_LEN]; /* fingerprints of the refresh token before / after */
+	char new_fp[OT_FP_LEN];
+	char *actor;  /* "refresh@host:pid", "console@host:pid", "daemon@host:pid" */
+} ot_event;
+
+/* Result of one finished attempt, committed with others in one transaction. */
+typedef struct ot_commit {
+	const ot_credential *cred; /* full new state (tokens included); lease is cleared */
+	const ot_event *event;     /* may be NULL */
+	bool keep_lease;           /* true: do not clear the lease (abandoned request) */
+} ot_commit;
+
+/* Durably commits n results in one transaction, only for leases held by h (others are
+ * skipped and counted in *skipped if not NULL). */
+int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n,
+		    size_t *skipped, ot_err *err);
+
+int ot_store_event_add(ot_store *s, const ot_event *e, ot_err *err);
+/* Newest first, at most limit (0 = all); account NULL = every account. */
+int ot_store_events(ot_store *s, const char *account, size_t limit, ot_event **out, size_t *n,
+		    ot_err *err);
+void ot_store_events_free(ot_event *list, size_t n);
+/* Deletes events older than before. */
+int ot_store_events_prune(ot_store *s, int64_t before, ot_err *err);
+
+/* --- keepers --- */
+
+typedef struct ot_keeper {
+	char *host;
+	int64_t pid;
+	char *kind; /* "daemon", "console", "refresh" */
+	int64_t started;
+	int64_t heartbeat;
+} ot_keeper;
+
+/* Inserts or updates this keeper's row. */
+int ot_store_keeper_beat(ot_store *s, const ot_holder *h, const char *kind, int64_t started,
+			 int64_t now, ot_err *err);
+int ot_store_keeper_remove(ot_store *s, const ot_holder *h, ot_err *err);
+int ot_store_keepers(ot_store *s, ot_keeper **out, size_t *n, ot_err *err);
+void ot_store_keepers_free(ot_keeper *list, size_t n);
+
+/* --- change detection and metadata --- */
+
+/* A number that changes whenever another connection commits (PRAGMA data_version) or this
+ * connection writes; cheap to call every tick. */
+int64_t ot_store_version(ot_store *s);
+
+/* Small key/value cache (discovery documents...). get returns 1 found (*value malloc'd),
+ * 0 not found, -1 error. */
+int ot_store_meta_get(ot_store *s, const char *key, char **value, ot_err *err);
+int ot_store_meta_set(ot_store *s, const char *key, const char *value, ot_err *err);
+
+/* 1 if the process pid on this host is alive. */
+int ot_pid_alive(int64_t pid);
+
+#endif
