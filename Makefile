@@ -33,12 +33,14 @@ CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 TUI_SRC  := $(sort $(wildcard src/tui/*.c))
 IDP_SRC  := $(sort $(wildcard tests/idp/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TUI_OBJ  := $(TUI_SRC:%.c=$(BUILD)/%.o)
 IDP_OBJ  := $(IDP_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB      := $(BUILD)/liboauthtop.a
 BIN      := $(if $(filter build,$(BUILD)),oauthtop,$(BUILD)/oauthtop)
 IDP_BIN  := $(BUILD)/oauthtop-idp
@@ -77,7 +79,16 @@ $(IDP_BIN): $(IDP_OBJ)
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(call pc_libs,$(CORE_PKGS) $(TEST_PKGS)) -lm
 
+# Benchmarks: bench/NAME.c -> build/bench/NAME, linked with the library and every package.
+$(BUILD)/bench/%: bench/%.c $(LIB) $(TUI_OBJ) $(BUILD)/src/cli/cli.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS) $(TUI_PKGS)) -o $@ $< $(TUI_OBJ) $(BUILD)/src/cli/cli.o $(LIB) \
+	    $(call pc_libs,$(CORE_PKGS) $(TUI_PKGS)) -lm
+
 test-bins: $(UNIT_BIN) $(BIN) $(IDP_BIN)
+
+bench: $(BIN) $(IDP_BIN) $(BENCH_BIN)
+	@sh bench/run.sh
 
 # Installs the Debian -dev packages only when pkg-config cannot find them.
 deps:
