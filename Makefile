@@ -54,7 +54,7 @@ $(BUILD)/src/core/%.o: src/core/%.c
 	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS)) -MMD -MP -c $< -o $@
 $(BUILD)/src/cli/%.o: src/cli/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS)) -MMD -MP -c $< -o $@
 $(BUILD)/src/tui/%.o: src/tui/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(TUI_PKGS)) -MMD -MP -c $< -o $@
