@@ -47,7 +47,7 @@ static int check_account(const ot_account *a, const ot_credential *c)
 	if (a->window < OT_SCHEDULING_JITTER)
 		n += warn("%s: window %llds is shorter than typical scheduling jitter (%llds): a "
 			  "keeper that runs every minute may find the token already expired",
-			  a->name, (long long)a->window, OT_SCHEDULING_JITTER);
+			  a->name, (long long)a->window, (long long)OT_SCHEDULING_JITTER);
 	if (life > 0 && a->window >= life)
 		n += warn("%s: window %llds is not shorter than its access tokens live (%llds): "
 			  "every run will refresh it",
