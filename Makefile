@@ -112,9 +112,25 @@ install: $(BIN)
 	install -m 0644 themes/*.theme $(DESTDIR)$(PREFIX)/share/oauthtop/themes/ 2>/dev/null || true
 	if [ -f doc/oauthtop.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
 	    install -m 0644 doc/oauthtop.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	if [ -f contrib/completion/oauthtop.bash ]; then \
+	    install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions && \
+	    install -m 0644 contrib/completion/oauthtop.bash \
+	        $(DESTDIR)$(PREFIX)/share/bash-completion/completions/oauthtop; fi
+	if [ -f contrib/completion/_oauthtop ]; then \
+	    install -d $(DESTDIR)$(PREFIX)/share/zsh/site-functions && \
+	    install -m 0644 contrib/completion/_oauthtop $(DESTDIR)$(PREFIX)/share/zsh/site-functions/; fi
+	if ls contrib/systemd/*.service >/dev/null 2>&1; then \
+	    install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \
+	    install -m 0644 contrib/systemd/*.service contrib/systemd/*.timer \
+	        $(DESTDIR)$(PREFIX)/lib/systemd/system/; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/oauthtop $(DESTDIR)$(PREFIX)/share/man/man1/oauthtop.1
+	rm -f $(DESTDIR)$(PREFIX)/bin/oauthtop $(DESTDIR)$(PREFIX)/share/man/man1/oauthtop.1 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/oauthtop \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_oauthtop \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/oauthtop.service \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/oauthtop-refresh.service \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system/oauthtop-refresh.timer
 	rm -rf $(DESTDIR)$(PREFIX)/share/oauthtop
 
 demo: deps all
