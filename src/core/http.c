@@ -1,0 +1,728 @@
+/* http.c - the OAuth HTTP client over libcurl (the only core file that includes curl.h). */
+#include "core/http.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "oauthtop/secret.h"
+
+#define HTTP_POOL_MAX 64
+
+struct ot_http_req {
+	CURL *easy;
+	ot_http *owner; /* NULL for a synchronous fetch */
+	ot_http_req *prev, *next;
+	bool attached; /* added to the multi handle */
+	bool done;
+	struct curl_slist *headers;
+	char *url;
+	char *ca_file;
+	char *authorization;
+	ot_form form;
+	char *resp;
+	size_t resp_len, resp_cap;
+	bool truncated;
+	char *retry_after;
+	char *rate_limit_reset;
+	CURLcode code;
+	long status;
+	int64_t connect_timeout;
+	int64_t total_timeout;
+	char errbuf[CURL_ERROR_SIZE];
+	char msg[CURL_ERROR_SIZE + 64];
+	void *user;
+};
+
+struct ot_http {
+	CURLM *multi;
+	CURLSH *share;
+	ot_http_req *reqs; /* every live request of this handle */
+	CURL *pool[HTTP_POOL_MAX];
+	int n_pool;
+};
+
+/* --- forms and client authentication --- */
+
+static void form_reserve(ot_form *f, size_t extra)
+{
+	size_t need = f->len + extra + 1;
+	size_t cap = f->cap ? f->cap : 256;
+	char *nb;
+
+	if (need <= f->cap)
+		return;
+	while (cap < need)
+		cap *= 2;
+	/* Grow by copy so the old buffer can be wiped: it holds secrets. */
+	nb = malloc(cap);
+	if (!nb) {
+		fputs("oauthtop: out of memory\n", stderr);
+		abort();
+	}
+	if (f->buf) {
+		memcpy(nb, f->buf, f->len + 1);
+		ot_wipe(f->buf, f->cap);
+		free(f->buf);
+	}
+	f->buf = nb;
+	f->cap = cap;
+}
+
+/* Percent-encodes everything but the unreserved characters (RFC 3986), as curl_easy_escape
+ * does, without allocating. */
+static void form_put_escaped(ot_form *f, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = strlen(s);
+
+	form_reserve(f, n * 3);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		unsigned char c = *p;
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			f->buf[f->len++] = (char)c;
+		} else {
+			f->buf[f->len++] = '%';
+			f->buf[f->len++] = hex[c >> 4];
+			f->buf[f->len++] = hex[c & 15];
+		}
+	}
+	f->buf[f->len] = '\0';
+}
+
+void ot_form_add(ot_form *f, const char *key, const char *value)
+{
+	form_reserve(f, 1);
+	if (f->len)
+		f->buf[f->len++] = '&';
+	f->buf[f->len] = '\0';
+	form_put_escaped(f, key);
+	form_reserve(f, 1);
+	f->buf[f->len++] = '=';
+	f->buf[f->len] = '\0';
+	form_put_escaped(f, value ? value : "");
+}
+
+void ot_form_clear(ot_form *f)
+{
+	if (f->buf) {
+		ot_wipe(f->buf, f->cap);
+		free(f->buf);
+	}
+	memset(f, 0, sizeof(*f));
+}
+
+void ot_http_spec_clear(ot_http_spec *s)
+{
+	ot_secret_free(s->authorization);
+	s->authorization = NULL;
+	ot_form_clear(&s->form);
+}
+
+static void base64_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char tab[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = tab[(v >> 6) & 63];
+		out[o++] = tab[v & 63];
+	}
+	if (i < n) {
+		unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
+		out[o++] = tab[v >> 18];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[o++] = '=';
+	}
+	out[o] = '\0';
+}
+
+/* "Basic " + base64(urlenc(id) ":" urlenc(secret)), RFC 6749 §2.3.1. */
+static char *basic_authorization(const char *id, const char *secret)
+{
+	ot_form pair = {0};
+	char *out;
+	size_t outlen;
+
+	form_put_escaped(&pair, id ? id : "");
+	form_reserve(&pair, 1);
+	pair.buf[pair.len++] = ':';
+	pair.buf[pair.len] = '\0';
+	form_put_escaped(&pair, secret ? secret : "");
+	outlen = 6 + (pair.len + 2) / 3 * 4 + 1;
+	out = malloc(outlen);
+	if (!out) {
+		fputs("oauthtop: out of memory\n", stderr);
+		abort();
+	}
+	memcpy(out, "Basic ", 6);
+	base64_encode((const unsigned char *)pair.buf, pair.len, out + 6);
+	ot_form_clear(&pair);
+	return out;
+}
+
+void ot_http_client_auth(const ot_provider *p, ot_http_spec *s)
+{
+	switch (p->auth_method) {
+	case OT_AUTH_POST:
+		ot_form_add(&s->form, "client_id", p->client_id);
+		ot_form_add(&s->form, "client_secret", p->client_secret ? p->client_secret : "");
+		break;
+	case OT_AUTH_NONE:
+		ot_form_add(&s->form, "client_id", p->client_id);
+		break;
+	case OT_AUTH_BASIC:
+	default:
+		ot_secret_free(s->authorization);
+		s->authorization = basic_authorization(p->client_id, p->client_secret);
+		break;
+	}
+}
+
+int ot_http_token_spec(const ot_account *a, const char *refresh_token, int64_t connect_timeout,
+		       int64_t total_timeout, ot_http_spec *s, ot_err *err)
+{
+	const ot_provider *p = a->provider;
+
+	if (!p->token_url || !*p->token_url)
+		return ot_err_set(err, "provider %s: no token URL (discovery has not run)",
+				  p->name);
+	if (!ot_url_allowed(p->token_url))
+		return ot_err_set(err,
+				  "provider %s: token URL must be https:// (http:// only to a "
+				  "loopback host)",
+				  p->name);
+	if (a->grant == OT_GRANT_REFRESH_TOKEN && (!refresh_token || !*refresh_token))
+		return ot_err_set(err, "no refresh token stored");
+	s->url = p->token_url;
+	s->ca_file = p->ca_file;
+	s->connect_timeout = connect_timeout;
+	s->total_timeout = total_timeout;
+	if (a->grant == OT_GRANT_CLIENT_CREDENTIALS) {
+		ot_form_add(&s->form, "grant_type", "client_credentials");
+	} else {
+		ot_form_add(&s->form, "grant_type", "refresh_token");
+		ot_form_add(&s->form, "refresh_token", refresh_token);
+	}
+	if (a->scope)
+		ot_form_add(&s->form, "scope", a->scope);
+	for (size_t i = 0; i < p->n_extra_params; i++)
+		ot_form_add(&s->form, p->extra_params[i].key, p->extra_params[i].value);
+	ot_http_client_auth(p, s);
+	return 0;
+}
+
+/* --- one transfer --- */
+
+static size_t req_on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+	ot_http_req *r = userp;
+	size_t n = size * nmemb;
+	size_t cap;
+	char *nb;
+
+	if (r->resp_len + n > OT_ANSWER_MAX) {
+		r->truncated = true;
+		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+	}
+	if (r->resp_len + n + 1 > r->resp_cap) {
+		cap = r->resp_cap ? r->resp_cap : 1024;
+		while (cap < r->resp_len + n + 1)
+			cap *= 2;
+		nb = malloc(cap);
+		if (!nb)
+			return 0;
+		if (r->resp) {
+			memcpy(nb, r->resp, r->resp_len);
+			ot_wipe(r->resp, r->resp_cap);
+			free(r->resp);
+		}
+		r->resp = nb;
+		r->resp_cap = cap;
+	}
+	memcpy(r->resp + r->resp_len, data, n);
+	r->resp_len += n;
+	r->resp[r->resp_len] = '\0';
+	return n;
+}
+
+/* Copies a header's value (trimmed) if the line is "name: value". */
+static void header_take(const char *line, size_t n, const char *name, char **slot)
+{
+	size_t nl = strlen(name);
+	const char *v, *end = line + n;
+	char *copy;
+
+	if (n <= nl || line[nl] != ':' || strncasecmp(line, name, nl) != 0)
+		return;
+	for (v = line + nl + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+		;
+	while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	copy = malloc((size_t)(end - v) + 1);
+	if (!copy)
+		return;
+	memcpy(copy, v, (size_t)(end - v));
+	copy[end - v] = '\0';
+	free(*slot);
+	*slot = copy;
+}
+
+static size_t req_on_header(char *data, size_t size, size_t nmemb, void *userp)
+{
+	ot_http_req *r = userp;
+	size_t n = size * nmemb;
+
+	if (n >= 5 && strncmp(data, "HTTP/", 5) == 0) {
+		/* A new response (after a 100 Continue, say): forget the previous headers. */
+		free(r->retry_after);
+		free(r->rate_limit_reset);
+		r->retry_after = r->rate_limit_reset = NULL;
+		return n;
+	}
+	header_take(data, n, "Retry-After", &r->retry_after);
+	header_take(data, n, "X-Rate-Limit-Reset", &r->rate_limit_reset);
+	return n;
+}
+
+static void req_wipe_headers(struct curl_slist *l)
+{
+	for (; l; l = l->next)
+		if (l->data)
+			ot_wipe(l->data, strlen(l->data));
+}
+
+static int req_add_header(ot_http_req *r, const char *line)
+{
+	struct curl_slist *l = curl_slist_append(r->headers, line);
+
+	if (!l)
+		return -1;
+	r->headers = l;
+	return 0;
+}
+
+static int req_build_headers(ot_http_req *r)
+{
+	char *h;
+	size_t n;
+	int rc;
+
+	if (req_add_header(r, "Accept: application/json") < 0 || req_add_header(r, "Expect:") < 0)
+		return -1;
+	if (r->form.len && req_add_header(r, "Content-Type: application/x-www-form-urlencoded") < 0)
+		return -1;
+	if (!r->authorization)
+		return 0;
+	n = strlen(r->authorization) + sizeof("Authorization: ");
+	h = malloc(n);
+	if (!h)
+		return -1;
+	snprintf(h, n, "Authorization: %s", r->authorization);
+	rc = req_add_header(r, h);
+	ot_wipe(h, n);
+	free(h);
+	return rc;
+}
+
+/* Sets every option of a request on r->easy. Returns -1 with err on failure. */
+static int req_setup(ot_http_req *r, CURLSH *share, ot_err *err)
+{
+	CURL *e = r->easy;
+
+	if (req_build_headers(r) < 0)
+		return ot_err_set(err, "out of memory building the request");
+	if (curl_easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK)
+		return ot_err_set(err, "invalid URL");
+	if (curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK)
+		return ot_err_set(err, "libcurl cannot restrict protocols to http and https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (r->ca_file && curl_easy_setopt(e, CURLOPT_CAINFO, r->ca_file) != CURLE_OK)
+		return ot_err_set(err, "cannot use CA file %s", r->ca_file);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(r->connect_timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(r->total_timeout * 1000));
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "oauthtop/" OT_VERSION);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, req_on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, req_on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	if (r->form.len) {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->form.len);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->form.buf);
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	}
+	if (share)
+		curl_easy_setopt(e, CURLOPT_SHARE, share);
+	return 0;
+}
+
+/* Allocates a request, taking over s's owned members. */
+static ot_http_req *req_new(ot_http_spec *s, void *user)
+{
+	ot_http_req *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		fputs("oauthtop: out of memory\n", stderr);
+		abort();
+	}
+	r->url = ot_strdup(s->url ? s->url : "");
+	r->ca_file = ot_strdup(s->ca_file);
+	r->authorization = s->authorization;
+	r->form = s->form;
+	r->connect_timeout = s->connect_timeout > 0 ? s->connect_timeout : 10;
+	r->total_timeout = s->total_timeout > 0 ? s->total_timeout : 30;
+	r->user = user;
+	s->authorization = NULL;
+	memset(&s->form, 0, sizeof(s->form));
+	return r;
+}
+
+static void req_describe_error(const ot_http_req *r, char *out, size_t n);
+
+static void req_finish(ot_http_req *r, CURLcode code)
+{
+	r->done = true;
+	r->code = code;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
+	if (code == CURLE_WRITE_ERROR && r->truncated)
+		r->code = CURLE_OK; /* our own cap: an answer, cut short */
+	if (r->code != CURLE_OK)
+		req_describe_error(r, r->msg, sizeof(r->msg));
+}
+
+static void pool_put(ot_http *h, CURL *e)
+{
+	if (h && h->n_pool < HTTP_POOL_MAX) {
+		curl_easy_reset(e);
+		h->pool[h->n_pool++] = e;
+	} else {
+		curl_easy_cleanup(e);
+	}
+}
+
+static void list_unlink(ot_http *h, ot_http_req *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else if (h->reqs == r)
+		h->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+}
+
+void ot_http_req_free(ot_http_req *r)
+{
+	ot_http *h;
+
+	if (!r)
+		return;
+	h = r->owner;
+	if (h) {
+		if (r->attached)
+			curl_multi_remove_handle(h->multi, r->easy);
+		list_unlink(h, r);
+	}
+	if (r->easy)
+		pool_put(h, r->easy);
+	req_wipe_headers(r->headers);
+	curl_slist_free_all(r->headers);
+	ot_secret_free(r->authorization);
+	ot_form_clear(&r->form);
+	if (r->resp) {
+		ot_wipe(r->resp, r->resp_cap);
+		free(r->resp);
+	}
+	free(r->url);
+	free(r->ca_file);
+	free(r->retry_after);
+	free(r->rate_limit_reset);
+	free(r);
+}
+
+/* --- results --- */
+
+static void req_describe_error(const ot_http_req *r, char *out, size_t n)
+{
+	const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->code);
+	curl_off_t connect_us = 0;
+
+	switch (r->code) {
+	case CURLE_OPERATION_TIMEDOUT:
+		curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+		if (connect_us == 0)
+			snprintf(out, n, "connect timeout after %lld s",
+				 (long long)r->connect_timeout);
+		else
+			snprintf(out, n, "timeout after %lld s", (long long)r->total_timeout);
+		return;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+		snprintf(out, n, "connection failed: %s", detail);
+		return;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CRL_BADFILE:
+		snprintf(out, n, "TLS: %s", detail);
+		return;
+	case CURLE_GOT_NOTHING:
+		snprintf(out, n, "empty reply from server");
+		return;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		snprintf(out, n, "unsupported protocol (only http and https)");
+		return;
+	default:
+		snprintf(out, n, "%s", detail);
+		return;
+	}
+}
+
+void ot_http_req_result(const ot_http_req *r, ot_http_result *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!r->done) {
+		out->transport_error = CURLE_ABORTED_BY_CALLBACK;
+		out->transport_msg = "request abandoned";
+		return;
+	}
+	if (r->code != CURLE_OK) {
+		out->transport_error = (int)r->code;
+		out->transport_msg = r->msg;
+	}
+	out->status = r->status;
+	out->body = r->resp ? r->resp : "";
+	out->body_len = r->resp_len;
+	out->body_truncated = r->truncated;
+	out->retry_after = r->retry_after;
+	out->rate_limit_reset = r->rate_limit_reset;
+}
+
+bool ot_http_req_answer_lost(const ot_http_req *r)
+{
+	curl_off_t up = 0;
+	long reqsize = 0;
+
+	if (!r->done)
+		return true;
+	if (r->code == CURLE_OK)
+		return r->truncated;
+	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &reqsize);
+	return reqsize > 0 && (size_t)up >= r->form.len;
+}
+
+void *ot_http_req_user(const ot_http_req *r)
+{
+	return r->user;
+}
+
+double ot_http_req_seconds(const ot_http_req *r)
+{
+	curl_off_t us = 0;
+
+	if (r->easy)
+		curl_easy_getinfo(r->easy, CURLINFO_TOTAL_TIME_T, &us);
+	return (double)us / 1e6;
+}
+
+/* --- the multi handle --- */
+
+static int http_global_init(ot_err *err)
+{
+	static int done;
+
+	if (done)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return ot_err_set(err, "libcurl initialisation failed");
+	done = 1;
+	return 0;
+}
+
+ot_http *ot_http_new(int max_connections, ot_err *err)
+{
+	ot_http *h;
+
+	if (http_global_init(err) < 0)
+		return NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		ot_err_set(err, "out of memory");
+		return NULL;
+	}
+	h->multi = curl_multi_init();
+	h->share = curl_share_init();
+	if (!h->multi || !h->share) {
+		ot_err_set(err, "libcurl: cannot create handles");
+		ot_http_free(h);
+		return NULL;
+	}
+	/* One thread uses the share, so it needs no lock callbacks. */
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	if (max_connections < 1)
+		max_connections = 1;
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_connections);
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_connections);
+	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)max_connections);
+	return h;
+}
+
+void ot_http_free(ot_http *h)
+{
+	if (!h)
+		return;
+	while (h->reqs)
+		ot_http_req_free(h->reqs);
+	while (h->n_pool > 0)
+		curl_easy_cleanup(h->pool[--h->n_pool]);
+	if (h->multi)
+		curl_multi_cleanup(h->multi);
+	if (h->share)
+		curl_share_cleanup(h->share);
+	free(h);
+}
+
+static CURL *pool_get(ot_http *h)
+{
+	if (h && h->n_pool > 0)
+		return h->pool[--h->n_pool];
+	return curl_easy_init();
+}
+
+ot_http_req *ot_http_start(ot_http *h, ot_http_spec *s, void *user, ot_err *err)
+{
+	ot_http_req *r = req_new(s, user);
+
+	r->owner = h;
+	r->next = h->reqs;
+	if (h->reqs)
+		h->reqs->prev = r;
+	h->reqs = r;
+	r->easy = pool_get(h);
+	if (!r->easy) {
+		ot_err_set(err, "libcurl: cannot create a transfer");
+		ot_http_req_free(r);
+		return NULL;
+	}
+	if (req_setup(r, h->share, err) < 0) {
+		ot_http_req_free(r);
+		return NULL;
+	}
+	if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+		ot_err_set(err, "libcurl: cannot start a transfer");
+		ot_http_req_free(r);
+		return NULL;
+	}
+	r->attached = true;
+	return r;
+}
+
+int ot_http_perform(ot_http *h)
+{
+	int running = 0;
+
+	curl_multi_perform(h->multi, &running);
+	return running;
+}
+
+ot_http_req *ot_http_next_done(ot_http *h)
+{
+	CURLMsg *m;
+	int left = 0;
+
+	while ((m = curl_multi_info_read(h->multi, &left))) {
+		ot_http_req *r = NULL;
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		if (!r)
+			continue;
+		req_finish(r, m->data.result);
+		curl_multi_remove_handle(h->multi, r->easy);
+		r->attached = false;
+		return r;
+	}
+	return NULL;
+}
+
+int ot_http_wait(ot_http *h, struct pollfd *extra, unsigned n_extra, int timeout_ms)
+{
+	struct curl_waitfd fds[16];
+	unsigned n = n_extra < 16 ? n_extra : 16;
+	int ready = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		fds[i].fd = extra[i].fd;
+		fds[i].events = (short)(extra[i].events & (POLLIN | POLLPRI | POLLOUT));
+		fds[i].revents = 0;
+	}
+	if (timeout_ms < 0)
+		timeout_ms = 1000;
+	curl_multi_poll(h->multi, n ? fds : NULL, n, timeout_ms, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		extra[i].revents = fds[i].revents;
+		if (fds[i].revents)
+			ready++;
+	}
+	return ready;
+}
+
+long ot_http_timeout_ms(ot_http *h)
+{
+	long ms = -1;
+
+	curl_multi_timeout(h->multi, &ms);
+	return ms;
+}
+
+void ot_http_wakeup(ot_http *h)
+{
+	curl_multi_wakeup(h->multi);
+}
+
+ot_http_req *ot_http_fetch(ot_http_spec *s, ot_err *err)
+{
+	ot_http_req *r;
+
+	if (http_global_init(err) < 0) {
+		ot_http_spec_clear(s);
+		return NULL;
+	}
+	r = req_new(s, NULL);
+	r->easy = curl_easy_init();
+	if (!r->easy) {
+		ot_err_set(err, "libcurl: cannot create a transfer");
+		ot_http_req_free(r);
+		return NULL;
+	}
+	if (req_setup(r, NULL, err) < 0) {
+		ot_http_req_free(r);
+		return NULL;
+	}
+	req_finish(r, curl_easy_perform(r->easy));
+	return r;
+}
