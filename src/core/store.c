@@ -1,0 +1,821 @@
+/* store.c - the credential store on SQLite (DESIGN §4): credentials, leases (§3 steps 1 and
+ * 6), history events, keepers and metadata. Opening and the schema live in store_schema.c. */
+#include "oauthtop/store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "core/store_schema.h"
+
+/* Columns of ot_credential without and with the token values: a console that loads without
+ * secrets never has SQLite read the value columns into its memory. */
+#define CRED_COLS                                                                          \
+	"account, token_type, scope, access_expires_at, access_fp, refresh_fp, "             \
+	"refresh_expires_at, refresh_issued_at, last_attempt_at, last_success_at, "          \
+	"last_outcome, last_error, failures, next_attempt_at, client_fp, lease_host, "       \
+	"lease_pid, lease_expires_at, inflight_fp, updated_at"
+#define CRED_SECRET_COLS CRED_COLS ", access_token, refresh_token"
+#define CRED_NCOLS       20
+
+/* --- small helpers --- */
+
+static int stmt_prepare(ot_store *s, const char *sql, sqlite3_stmt **st, ot_err *err)
+{
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+
+	if (rc != SQLITE_OK) {
+		sqlite3_finalize(*st);
+		*st = NULL;
+		return store_db_error(s, rc, err);
+	}
+	return 0;
+}
+
+/* Steps a statement that returns no rows and finalizes it. */
+static int stmt_run(ot_store *s, sqlite3_stmt *st, ot_err *err)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_db_error(s, rc, err);
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v ? ot_strdup((const char *)v) : NULL;
+}
+
+static void col_fp(sqlite3_stmt *st, int i, char out[OT_FP_LEN])
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	snprintf(out, OT_FP_LEN, "%s", v ? (const char *)v : "");
+}
+
+/* Grows *arr so that it holds need elements; NULL on out-of-memory (arr unchanged). */
+static void *array_grow(void *arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 8;
+	void *p;
+
+	if (need <= *cap)
+		return arr;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(arr, ncap * elem);
+	if (p)
+		*cap = ncap;
+	return p;
+}
+
+static int tx_begin(ot_store *s, ot_err *err)
+{
+	return store_exec(s, "BEGIN IMMEDIATE", err);
+}
+
+static int tx_commit(ot_store *s, ot_err *err)
+{
+	if (store_exec(s, "COMMIT", err) < 0)
+		return -1;
+	s->writes++;
+	return 0;
+}
+
+static void tx_rollback(ot_store *s)
+{
+	if (!sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Runs one autocommit write statement (already bound) and counts it. */
+static int write_one(ot_store *s, sqlite3_stmt *st, ot_err *err)
+{
+	if (stmt_run(s, st, err) < 0)
+		return -1;
+	s->writes++;
+	return 0;
+}
+
+/* --- open / close --- */
+
+ot_store *ot_store_open(const char *path, int flags, ot_err *err)
+{
+	ot_store *s;
+
+	if (!path || !*path) {
+		ot_err_set(err, "no store path configured");
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		ot_err_set(err, "%s: out of memory", path);
+		return NULL;
+	}
+	s->path = ot_strdup(path);
+	if (store_schema_open(s, flags, err) < 0 ||
+	    stmt_prepare(s, "PRAGMA data_version", &s->data_version, err) < 0) {
+		ot_store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void ot_store_close(ot_store *s)
+{
+	if (!s)
+		return;
+	sqlite3_finalize(s->data_version);
+	sqlite3_close_v2(s->db);
+	free(s->path);
+	free(s);
+}
+
+/* --- credentials --- */
+
+static void cred_read(sqlite3_stmt *st, int with_secrets, ot_credential *c)
+{
+	int64_t outcome = sqlite3_column_int64(st, 10);
+
+	memset(c, 0, sizeof(*c));
+	c->account = col_dup(st, 0);
+	c->token_type = col_dup(st, 1);
+	c->scope = col_dup(st, 2);
+	c->access_expires_at = sqlite3_column_int64(st, 3);
+	col_fp(st, 4, c->access_fp);
+	col_fp(st, 5, c->refresh_fp);
+	c->has_access_token = c->access_fp[0] != '\0';
+	c->has_refresh_token = c->refresh_fp[0] != '\0';
+	c->refresh_expires_at = sqlite3_column_int64(st, 6);
+	c->refresh_issued_at = sqlite3_column_int64(st, 7);
+	c->last_attempt_at = sqlite3_column_int64(st, 8);
+	c->last_success_at = sqlite3_column_int64(st, 9);
+	c->last_outcome = (outcome >= OT_OUTCOME_NONE && outcome <= OT_OUTCOME_CLIENT)
+				  ? (ot_outcome)outcome
+				  : OT_OUTCOME_NONE;
+	c->last_error = col_dup(st, 11);
+	c->failures = (int)sqlite3_column_int64(st, 12);
+	c->next_attempt_at = sqlite3_column_int64(st, 13);
+	c->client_fp = col_dup(st, 14);
+	c->lease_host = col_dup(st, 15);
+	c->lease_pid = sqlite3_column_int64(st, 16);
+	c->lease_expires_at = sqlite3_column_int64(st, 17);
+	col_fp(st, 18, c->inflight_fp);
+	c->updated_at = sqlite3_column_int64(st, 19);
+	if (with_secrets) {
+		c->access_token = col_dup(st, CRED_NCOLS);
+		c->refresh_token = col_dup(st, CRED_NCOLS + 1);
+	}
+}
+
+/* Reads one row: 1 found, 0 not, -1 error. */
+static int cred_load(ot_store *s, const char *account, int with_secrets, ot_credential *out,
+		     ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *sql = with_secrets
+				  ? "SELECT " CRED_SECRET_COLS " FROM credentials WHERE account = ?1"
+				  : "SELECT " CRED_COLS " FROM credentials WHERE account = ?1";
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (stmt_prepare(s, sql, &st, err) < 0)
+		return -1;
+	bind_text(st, 1, account);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		cred_read(st, with_secrets, out);
+	else if (rc != SQLITE_DONE)
+		store_db_error(s, rc, err);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ot_store_get(ot_store *s, const char *account, int with_secrets, ot_credential *out,
+		 ot_err *err)
+{
+	return cred_load(s, account, with_secrets, out, err);
+}
+
+int ot_store_list(ot_store *s, int with_secrets, ot_credential **out, size_t *n, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	const char *sql = with_secrets ? "SELECT " CRED_SECRET_COLS
+					 " FROM credentials ORDER BY account"
+				       : "SELECT " CRED_COLS " FROM credentials ORDER BY account";
+	ot_credential *list = NULL, *grown;
+	size_t cap = 0, cnt = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (stmt_prepare(s, sql, &st, err) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		grown = array_grow(list, &cap, cnt + 1, sizeof(*list));
+		if (!grown) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		list = grown;
+		cred_read(st, with_secrets, &list[cnt++]);
+	}
+	if (rc != SQLITE_DONE) {
+		store_db_error(s, rc, err);
+		sqlite3_finalize(st);
+		ot_store_list_free(list, cnt);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+void ot_store_list_free(ot_credential *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ot_credential_clear(&list[i]);
+	free(list);
+}
+
+/* Token column values for a write: an empty token is none; a record that says it has a token
+ * but carries no value (loaded without secrets) keeps the stored one rather than erasing it. */
+typedef struct token_write {
+	int keep;
+	const char *value;
+	char fp[OT_FP_LEN];
+} token_write;
+
+static void token_write_init(token_write *t, const char *value, int has)
+{
+	memset(t, 0, sizeof(*t));
+	if (value && *value) {
+		t->value = value;
+		ot_fingerprint(value, t->fp);
+	} else {
+		t->keep = !value && has;
+	}
+}
+
+/* Writes every field but the lease into an existing row. */
+static int cred_write_fields(ot_store *s, const ot_credential *c, ot_err *err)
+{
+	static const char sql[] =
+		"UPDATE credentials SET token_type = ?2, scope = ?3, access_expires_at = ?4,"
+		" access_token = CASE WHEN ?5 THEN access_token ELSE ?6 END,"
+		" access_fp = CASE WHEN ?5 THEN access_fp ELSE ?7 END,"
+		" refresh_token = CASE WHEN ?8 THEN refresh_token ELSE ?9 END,"
+		" refresh_fp = CASE WHEN ?8 THEN refresh_fp ELSE ?10 END,"
+		" refresh_expires_at = ?11, refresh_issued_at = ?12, last_attempt_at = ?13,"
+		" last_success_at = ?14, last_outcome = ?15, last_error = ?16, failures = ?17,"
+		" next_attempt_at = ?18, client_fp = ?19, updated_at = ?20 WHERE account = ?1";
+	sqlite3_stmt *st = NULL;
+	token_write at, rt;
+
+	token_write_init(&at, c->access_token, c->has_access_token);
+	token_write_init(&rt, c->refresh_token, c->has_refresh_token);
+	if (stmt_prepare(s, sql, &st, err) < 0)
+		return -1;
+	bind_text(st, 1, c->account);
+	bind_text(st, 2, c->token_type);
+	bind_text(st, 3, c->scope);
+	sqlite3_bind_int64(st, 4, c->access_expires_at);
+	sqlite3_bind_int(st, 5, at.keep);
+	bind_text(st, 6, at.value);
+	bind_text(st, 7, at.fp);
+	sqlite3_bind_int(st, 8, rt.keep);
+	bind_text(st, 9, rt.value);
+	bind_text(st, 10, rt.fp);
+	sqlite3_bind_int64(st, 11, c->refresh_expires_at);
+	sqlite3_bind_int64(st, 12, c->refresh_issued_at);
+	sqlite3_bind_int64(st, 13, c->last_attempt_at);
+	sqlite3_bind_int64(st, 14, c->last_success_at);
+	sqlite3_bind_int(st, 15, (int)c->last_outcome);
+	bind_text(st, 16, c->last_error);
+	sqlite3_bind_int(st, 17, c->failures);
+	sqlite3_bind_int64(st, 18, c->next_attempt_at);
+	bind_text(st, 19, c->client_fp);
+	sqlite3_bind_int64(st, 20, c->updated_at ? c->updated_at : (int64_t)time(NULL));
+	return stmt_run(s, st, err);
+}
+
+static int lease_write(ot_store *s, const char *account, const char *host, int64_t pid,
+		       int64_t expires, const char *inflight, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (stmt_prepare(s,
+			 "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
+			 " lease_expires_at = ?4, inflight_fp = ?5 WHERE account = ?1",
+			 &st, err) < 0)
+		return -1;
+	bind_text(st, 1, account);
+	bind_text(st, 2, host);
+	sqlite3_bind_int64(st, 3, pid);
+	sqlite3_bind_int64(st, 4, expires);
+	bind_text(st, 5, inflight ? inflight : "");
+	return stmt_run(s, st, err);
+}
+
+static int lease_clear(ot_store *s, const char *account, ot_err *err)
+{
+	return lease_write(s, account, NULL, 0, 0, "", err);
+}
+
+static int cred_insert_empty(ot_store *s, const char *account, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (stmt_prepare(s, "INSERT OR IGNORE INTO credentials (account) VALUES (?1)", &st,
+			 err) < 0)
+		return -1;
+	bind_text(st, 1, account);
+	return stmt_run(s, st, err);
+}
+
+int ot_store_put(ot_store *s, const ot_credential *c, ot_err *err)
+{
+	if (!c->account || !*c->account)
+		return ot_err_set(err, "%s: a credential without an account name", s->path);
+	if (tx_begin(s, err) < 0)
+		return -1;
+	if (cred_insert_empty(s, c->account, err) < 0 || cred_write_fields(s, c, err) < 0 ||
+	    lease_write(s, c->account, c->lease_host, c->lease_pid, c->lease_expires_at,
+			c->inflight_fp, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+int ot_store_delete(ot_store *s, const char *account, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (stmt_prepare(s, "DELETE FROM credentials WHERE account = ?1", &st, err) < 0)
+		return -1;
+	bind_text(st, 1, account);
+	return write_one(s, st, err);
+}
+
+/* --- leases --- */
+
+typedef enum lease_state {
+	LEASE_FREE,   /* no lease recorded */
+	LEASE_OURS,   /* held by this holder and not expired */
+	LEASE_OTHER,  /* held by a live keeper */
+	LEASE_LAPSED, /* expired, or its holder on this host is gone */
+} lease_state;
+
+int ot_pid_alive(int64_t pid)
+{
+	if (pid <= 0 || pid > INT_MAX)
+		return 0;
+	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+static lease_state lease_classify(const ot_credential *row, const ot_holder *h, int64_t now)
+{
+	int same_host;
+
+	if (!row->lease_host || row->lease_expires_at == 0)
+		return LEASE_FREE;
+	if (row->lease_expires_at <= now)
+		return LEASE_LAPSED;
+	same_host = strcmp(row->lease_host, h->host) == 0;
+	if (same_host && row->lease_pid == h->pid)
+		return LEASE_OURS;
+	if (same_host && !ot_pid_alive(row->lease_pid))
+		return LEASE_LAPSED;
+	return LEASE_OTHER;
+}
+
+static void cred_drop_secrets(ot_credential *c)
+{
+	ot_secret_free(c->access_token);
+	ot_secret_free(c->refresh_token);
+	c->access_token = NULL;
+	c->refresh_token = NULL;
+}
+
+static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t now,
+			  int64_t seconds, ot_err *err)
+{
+	lease_state state;
+	int found = cred_load(s, l->account, 1, &l->cred, err);
+
+	if (found < 0)
+		return -1;
+	if (!found) {
+		if (cred_insert_empty(s, l->account, err) < 0)
+			return -1;
+		l->cred.account = ot_strdup(l->account);
+	}
+	state = lease_classify(&l->cred, h, now);
+	if (state == LEASE_OTHER) {
+		cred_drop_secrets(&l->cred); /* not ours to use */
+		return 0;
+	}
+	l->granted = true;
+	l->no_credential = !l->cred.has_access_token && !l->cred.has_refresh_token;
+	l->lost_answer = state != LEASE_OURS && l->cred.inflight_fp[0] &&
+			 strcmp(l->cred.inflight_fp, l->cred.refresh_fp) == 0;
+	if (lease_write(s, l->account, h->host, h->pid, now + seconds, l->cred.refresh_fp, err) <
+	    0)
+		return -1;
+	ot_credential_set_str(&l->cred.lease_host, h->host);
+	l->cred.lease_pid = h->pid;
+	l->cred.lease_expires_at = now + seconds;
+	memcpy(l->cred.inflight_fp, l->cred.refresh_fp, OT_FP_LEN);
+	return 0;
+}
+
+int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_t n, int64_t now,
+			int64_t seconds, ot_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		leases[i].granted = leases[i].no_credential = leases[i].lost_answer = false;
+		memset(&leases[i].cred, 0, sizeof(leases[i].cred));
+	}
+	if (tx_begin(s, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (lease_take_one(s, h, &leases[i], now, seconds, err) < 0)
+			break;
+	if (i < n || tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		for (i = 0; i < n; i++) {
+			ot_credential_clear(&leases[i].cred);
+			leases[i].granted = leases[i].no_credential = leases[i].lost_answer = false;
+		}
+		return -1;
+	}
+	return 0;
+}
+
+int ot_store_lease_release(ot_store *s, const ot_holder *h, const char *const *accounts,
+			   size_t n, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+
+	if (tx_begin(s, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (stmt_prepare(s,
+				 "UPDATE credentials SET lease_host = NULL, lease_pid = 0,"
+				 " lease_expires_at = 0, inflight_fp = '' WHERE account = ?1"
+				 " AND lease_host = ?2 AND lease_pid = ?3",
+				 &st, err) < 0)
+			break;
+		bind_text(st, 1, accounts[i]);
+		bind_text(st, 2, h->host);
+		sqlite3_bind_int64(st, 3, h->pid);
+		if (stmt_run(s, st, err) < 0)
+			break;
+	}
+	if (i < n || tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* --- history --- */
+
+/* A reason that quotes one of the tokens being committed is withheld (history never holds a
+ * token value, even by a caller's mistake). */
+static const char *event_safe_reason(const char *reason, const ot_credential *c)
+{
+	const char *tokens[2];
+	size_t i;
+
+	if (!reason || !c)
+		return reason;
+	tokens[0] = c->access_token;
+	tokens[1] = c->refresh_token;
+	for (i = 0; i < 2; i++)
+		if (tokens[i] && strlen(tokens[i]) >= 8 && strstr(reason, tokens[i]))
+			return "(reason withheld: it contained a token value)";
+	return reason;
+}
+
+static int event_insert(ot_store *s, const ot_event *e, const ot_credential *c, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (stmt_prepare(s,
+			 "INSERT INTO events (at, account, kind, reason, old_fp, new_fp, actor)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+			 &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, e->at ? e->at : (int64_t)time(NULL));
+	bind_text(st, 2, e->account ? e->account : (c ? c->account : NULL));
+	bind_text(st, 3, e->kind ? e->kind : "");
+	bind_text(st, 4, event_safe_reason(e->reason, c));
+	bind_text(st, 5, e->old_fp);
+	bind_text(st, 6, e->new_fp);
+	bind_text(st, 7, e->actor);
+	return stmt_run(s, st, err);
+}
+
+int ot_store_event_add(ot_store *s, const ot_event *e, ot_err *err)
+{
+	if (event_insert(s, e, NULL, err) < 0)
+		return -1;
+	s->writes++;
+	return 0;
+}
+
+/* 1 if h holds the lease on the account's row, 0 if not (or no row), -1 error. */
+static int lease_held_by(ot_store *s, const ot_holder *h, const char *account, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int held = 0, rc;
+
+	if (stmt_prepare(s, "SELECT lease_host, lease_pid FROM credentials WHERE account = ?1",
+			 &st, err) < 0)
+		return -1;
+	bind_text(st, 1, account);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *host = sqlite3_column_text(st, 0);
+		held = host && strcmp((const char *)host, h->host) == 0 &&
+		       sqlite3_column_int64(st, 1) == h->pid;
+	} else if (rc != SQLITE_DONE) {
+		held = store_db_error(s, rc, err);
+	}
+	sqlite3_finalize(st);
+	return held;
+}
+
+static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, size_t *skipped,
+		      ot_err *err)
+{
+	int held;
+
+	if (!c->cred || !c->cred->account)
+		return ot_err_set(err, "%s: a commit without a credential", s->path);
+	held = lease_held_by(s, h, c->cred->account, err);
+	if (held <= 0) {
+		*skipped += held == 0;
+		return held;
+	}
+	if (cred_write_fields(s, c->cred, err) < 0)
+		return -1;
+	if (!c->keep_lease && lease_clear(s, c->cred->account, err) < 0)
+		return -1;
+	return c->event ? event_insert(s, c->event, c->cred, err) : 0;
+}
+
+int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n,
+		    size_t *skipped, ot_err *err)
+{
+	size_t skip = 0, i;
+
+	if (skipped)
+		*skipped = 0;
+	if (tx_begin(s, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (commit_one(s, h, &c[i], &skip, err) < 0)
+			break;
+	if (i < n || tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	if (skipped)
+		*skipped = skip;
+	return 0;
+}
+
+#define EVENT_SELECT "SELECT at, account, kind, reason, old_fp, new_fp, actor FROM events"
+#define EVENT_ORDER  " ORDER BY at DESC, id DESC LIMIT ?2"
+
+static void event_read(sqlite3_stmt *st, ot_event *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->at = sqlite3_column_int64(st, 0);
+	e->account = col_dup(st, 1);
+	e->kind = col_dup(st, 2);
+	e->reason = col_dup(st, 3);
+	col_fp(st, 4, e->old_fp);
+	col_fp(st, 5, e->new_fp);
+	e->actor = col_dup(st, 6);
+}
+
+int ot_store_events(ot_store *s, const char *account, size_t limit, ot_event **out, size_t *n,
+		    ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	ot_event *list = NULL, *grown;
+	size_t cap = 0, cnt = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (stmt_prepare(s, account ? EVENT_SELECT " WHERE account = ?1" EVENT_ORDER
+				    : EVENT_SELECT EVENT_ORDER,
+			 &st, err) < 0)
+		return -1;
+	if (account)
+		bind_text(st, 1, account);
+	sqlite3_bind_int64(st, 2, limit && limit <= (size_t)INT64_MAX ? (int64_t)limit : -1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		grown = array_grow(list, &cap, cnt + 1, sizeof(*list));
+		if (!grown) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		list = grown;
+		event_read(st, &list[cnt++]);
+	}
+	if (rc != SQLITE_DONE) {
+		store_db_error(s, rc, err);
+		sqlite3_finalize(st);
+		ot_store_events_free(list, cnt);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+void ot_store_events_free(ot_event *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(list[i].account);
+		free(list[i].kind);
+		free(list[i].reason);
+		free(list[i].actor);
+	}
+	free(list);
+}
+
+int ot_store_events_prune(ot_store *s, int64_t before, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (stmt_prepare(s, "DELETE FROM events WHERE at < ?1", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	return write_one(s, st, err);
+}
+
+/* --- keepers --- */
+
+int ot_store_keeper_beat(ot_store *s, const ot_holder *h, const char *kind, int64_t started,
+			 int64_t now, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (stmt_prepare(s,
+			 "INSERT INTO keepers (host, pid, kind, started, heartbeat)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (host, pid) DO UPDATE SET"
+			 " kind = excluded.kind, started = excluded.started,"
+			 " heartbeat = excluded.heartbeat",
+			 &st, err) < 0)
+		return -1;
+	bind_text(st, 1, h->host);
+	sqlite3_bind_int64(st, 2, h->pid);
+	bind_text(st, 3, kind ? kind : "");
+	sqlite3_bind_int64(st, 4, started);
+	sqlite3_bind_int64(st, 5, now);
+	return write_one(s, st, err);
+}
+
+int ot_store_keeper_remove(ot_store *s, const ot_holder *h, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (stmt_prepare(s, "DELETE FROM keepers WHERE host = ?1 AND pid = ?2", &st, err) < 0)
+		return -1;
+	bind_text(st, 1, h->host);
+	sqlite3_bind_int64(st, 2, h->pid);
+	return write_one(s, st, err);
+}
+
+int ot_store_keepers(ot_store *s, ot_keeper **out, size_t *n, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	ot_keeper *list = NULL, *grown;
+	size_t cap = 0, cnt = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (stmt_prepare(s,
+			 "SELECT host, pid, kind, started, heartbeat FROM keepers"
+			 " ORDER BY host, pid",
+			 &st, err) < 0)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		grown = array_grow(list, &cap, cnt + 1, sizeof(*list));
+		if (!grown) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		list = grown;
+		list[cnt].host = col_dup(st, 0);
+		list[cnt].pid = sqlite3_column_int64(st, 1);
+		list[cnt].kind = col_dup(st, 2);
+		list[cnt].started = sqlite3_column_int64(st, 3);
+		list[cnt].heartbeat = sqlite3_column_int64(st, 4);
+		cnt++;
+	}
+	if (rc != SQLITE_DONE) {
+		store_db_error(s, rc, err);
+		sqlite3_finalize(st);
+		ot_store_keepers_free(list, cnt);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+void ot_store_keepers_free(ot_keeper *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(list[i].host);
+		free(list[i].kind);
+	}
+	free(list);
+}
+
+/* --- change detection and metadata --- */
+
+int64_t ot_store_version(ot_store *s)
+{
+	int64_t dv = 0;
+
+	if (sqlite3_step(s->data_version) == SQLITE_ROW)
+		dv = sqlite3_column_int64(s->data_version, 0);
+	sqlite3_reset(s->data_version);
+	/* Both terms only grow, so any commit, ours or another process's, changes the sum. */
+	return dv + s->writes;
+}
+
+int ot_store_meta_get(ot_store *s, const char *key, char **value, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*value = NULL;
+	if (stmt_prepare(s, "SELECT value FROM meta WHERE key = ?1", &st, err) < 0)
+		return -1;
+	bind_text(st, 1, key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*value = col_dup(st, 0);
+	else if (rc != SQLITE_DONE)
+		store_db_error(s, rc, err);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ot_store_meta_set(ot_store *s, const char *key, const char *value, ot_err *err)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (stmt_prepare(s,
+			 "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+			 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+			 &st, err) < 0)
+		return -1;
+	bind_text(st, 1, key);
+	bind_text(st, 2, value ? value : "");
+	return write_one(s, st, err);
+}

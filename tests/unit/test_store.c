@@ -1,0 +1,947 @@
+/* test_store.c - the SQLite credential store: files and modes, refusals, round trips, leases,
+ * commits, history, keepers, change detection and metadata. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "oauthtop/store.h"
+
+#define HOST "host-a"
+
+typedef struct fixture {
+	char dir[64];
+	char path[128]; /* dir/state/sub/oauthtop.db: two directories to create */
+	ot_store *s;
+	ot_holder me;
+} fixture;
+
+static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ot-store-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/state/sub/oauthtop.db", f->dir);
+	f->me.host = HOST;
+	f->me.pid = (int64_t)getpid();
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+
+	ot_store_close(f->s);
+	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static ot_store *open_ok(const char *path)
+{
+	ot_err err = {{0}};
+	ot_store *s = ot_store_open(path, 0, &err);
+
+	if (!s)
+		fail_msg("open %s: %s", path, err.msg);
+	return s;
+}
+
+static void fill_cred(ot_credential *c, const char *account, const char *at, const char *rt)
+{
+	memset(c, 0, sizeof(*c));
+	c->account = strdup(account);
+	c->access_token = at ? strdup(at) : NULL;
+	c->refresh_token = rt ? strdup(rt) : NULL;
+	c->has_access_token = at != NULL;
+	c->has_refresh_token = rt != NULL;
+	c->token_type = strdup("Bearer");
+	c->scope = strdup("read write");
+	c->access_expires_at = 1700003600;
+	c->refresh_expires_at = 1702592000;
+	c->refresh_issued_at = 1700000000;
+	c->last_attempt_at = 1700000001;
+	c->last_success_at = 1700000002;
+	c->last_outcome = OT_OUTCOME_TRANSIENT;
+	c->last_error = strdup("HTTP 503");
+	c->failures = 3;
+	c->next_attempt_at = 1700000240;
+	c->client_fp = strdup("abcd1234");
+	c->lease_host = strdup("elsewhere");
+	c->lease_pid = 4242;
+	c->lease_expires_at = 1700000060;
+	snprintf(c->inflight_fp, sizeof(c->inflight_fp), "0badf00d");
+	c->updated_at = 1700000003;
+}
+
+static void put_ok(ot_store *s, const ot_credential *c)
+{
+	ot_err err = {{0}};
+
+	if (ot_store_put(s, c, &err) < 0)
+		fail_msg("put: %s", err.msg);
+}
+
+/* Stores a plain credential (no lease) for account. */
+static void put_plain(ot_store *s, const char *account, const char *at, const char *rt)
+{
+	ot_credential c;
+
+	fill_cred(&c, account, at, rt);
+	free(c.lease_host);
+	c.lease_host = NULL;
+	c.lease_pid = 0;
+	c.lease_expires_at = 0;
+	c.inflight_fp[0] = '\0';
+	put_ok(s, &c);
+	ot_credential_clear(&c);
+}
+
+static void get_ok(ot_store *s, const char *account, int with_secrets, ot_credential *out)
+{
+	ot_err err = {{0}};
+
+	assert_int_equal(ot_store_get(s, account, with_secrets, out, &err), 1);
+}
+
+static void assert_str_or_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+static void assert_cred_equal(const ot_credential *a, const ot_credential *b)
+{
+	assert_string_equal(a->account, b->account);
+	assert_str_or_null(a->access_token, b->access_token);
+	assert_str_or_null(a->refresh_token, b->refresh_token);
+	assert_str_or_null(a->token_type, b->token_type);
+	assert_str_or_null(a->scope, b->scope);
+	assert_int_equal(a->access_expires_at, b->access_expires_at);
+	assert_int_equal(a->refresh_expires_at, b->refresh_expires_at);
+	assert_int_equal(a->refresh_issued_at, b->refresh_issued_at);
+	assert_int_equal(a->last_attempt_at, b->last_attempt_at);
+	assert_int_equal(a->last_success_at, b->last_success_at);
+	assert_int_equal(a->last_outcome, b->last_outcome);
+	assert_str_or_null(a->last_error, b->last_error);
+	assert_int_equal(a->failures, b->failures);
+	assert_int_equal(a->next_attempt_at, b->next_attempt_at);
+	assert_str_or_null(a->client_fp, b->client_fp);
+	assert_str_or_null(a->lease_host, b->lease_host);
+	assert_int_equal(a->lease_pid, b->lease_pid);
+	assert_int_equal(a->lease_expires_at, b->lease_expires_at);
+	assert_string_equal(a->inflight_fp, b->inflight_fp);
+	assert_int_equal(a->updated_at, b->updated_at);
+}
+
+static mode_t file_mode(const char *path)
+{
+	struct stat st;
+
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+/* Reads a whole small file into a malloc'd buffer. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = malloc(65536);
+
+	assert_non_null(fp);
+	assert_non_null(buf);
+	*len = fread(buf, 1, 65536, fp);
+	fclose(fp);
+	return buf;
+}
+
+static void write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void expect_open_error(const char *path, const char *want)
+{
+	ot_err err = {{0}};
+	ot_store *s = ot_store_open(path, 0, &err);
+
+	if (s) {
+		ot_store_close(s);
+		fail_msg("open %s succeeded, expected \"%s\"", path, want);
+	}
+	if (!strstr(err.msg, want) || !strstr(err.msg, path))
+		fail_msg("error \"%s\" lacks \"%s\" or the path", err.msg, want);
+}
+
+static int64_t dead_pid(void)
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+	return (int64_t)pid;
+}
+
+/* --- files, modes and refusals --- */
+
+static void test_roundtrip_every_field(void **state)
+{
+	fixture *f = *state;
+	ot_credential in, out;
+
+	f->s = open_ok(f->path);
+	fill_cred(&in, "acme", "access-token-value-1", "refresh-token-value-1");
+	put_ok(f->s, &in);
+	ot_store_close(f->s);
+	f->s = open_ok(f->path);
+	get_ok(f->s, "acme", 1, &out);
+	assert_cred_equal(&in, &out);
+	assert_int_equal(out.has_access_token, 1);
+	assert_int_equal(out.has_refresh_token, 1);
+	ot_fingerprint("access-token-value-1", in.access_fp);
+	ot_fingerprint("refresh-token-value-1", in.refresh_fp);
+	assert_string_equal(out.access_fp, in.access_fp);
+	assert_string_equal(out.refresh_fp, in.refresh_fp);
+	ot_credential_clear(&out);
+
+	/* an absent record is 0, not an error */
+	ot_err err = {{0}};
+	assert_int_equal(ot_store_get(f->s, "nosuch", 1, &out, &err), 0);
+	ot_credential_clear(&in);
+}
+
+static void test_without_secrets(void **state)
+{
+	fixture *f = *state;
+	ot_credential c, *list = NULL;
+	size_t n = 0;
+	ot_err err = {{0}};
+	char fp[OT_FP_LEN];
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "b-account", "AT-secret-value-b", "RT-secret-value-b");
+	put_plain(f->s, "a-account", NULL, "RT-secret-value-a");
+	get_ok(f->s, "b-account", 0, &c);
+	assert_null(c.access_token);
+	assert_null(c.refresh_token);
+	assert_int_equal(c.has_access_token, 1);
+	assert_int_equal(c.has_refresh_token, 1);
+	ot_fingerprint("RT-secret-value-b", fp);
+	assert_string_equal(c.refresh_fp, fp);
+	ot_credential_clear(&c);
+
+	assert_int_equal(ot_store_list(f->s, 0, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].account, "a-account"); /* sorted */
+	assert_string_equal(list[1].account, "b-account");
+	assert_int_equal(list[0].has_access_token, 0);
+	assert_string_equal(list[0].access_fp, "");
+	assert_int_equal(list[0].has_refresh_token, 1);
+	assert_null(list[0].refresh_token);
+	ot_store_list_free(list, n);
+
+	assert_int_equal(ot_store_list(f->s, 1, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[1].access_token, "AT-secret-value-b");
+	ot_store_list_free(list, n);
+}
+
+static void test_file_and_dir_modes(void **state)
+{
+	fixture *f = *state;
+	char p[192];
+	mode_t old = umask(022);
+
+	f->s = open_ok(f->path);
+	umask(old);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	assert_int_equal(file_mode(f->path), 0600);
+	snprintf(p, sizeof(p), "%s/state", f->dir);
+	assert_int_equal(file_mode(p), 0700);
+	snprintf(p, sizeof(p), "%s/state/sub", f->dir);
+	assert_int_equal(file_mode(p), 0700);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	assert_int_equal(file_mode(p), 0600);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	assert_int_equal(file_mode(p), 0600);
+}
+
+static void test_refuse_open_permissions(void **state)
+{
+	fixture *f = *state;
+
+	f->s = open_ok(f->path);
+	ot_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(chmod(f->path, 0644), 0);
+	expect_open_error(f->path, "permissions 0644 are too open (must be 0600): chmod 600 ");
+	assert_int_equal(chmod(f->path, 0640), 0);
+	expect_open_error(f->path, "permissions 0640 are too open");
+	assert_int_equal(chmod(f->path, 0600), 0);
+	f->s = open_ok(f->path);
+}
+
+static void test_refuse_garbage(void **state)
+{
+	fixture *f = *state;
+	char path[128], wal[160], buf[8192], *after;
+	size_t i, len;
+	unsigned x = 12345;
+
+	for (i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (char)(x >> 16);
+	}
+	snprintf(path, sizeof(path), "%s/garbage.db", f->dir);
+	write_file(path, buf, sizeof(buf), 0600);
+	expect_open_error(path, "not an oauthtop store (not a SQLite database)");
+	after = slurp(path, &len);
+	assert_int_equal(len, sizeof(buf));
+	assert_memory_equal(after, buf, sizeof(buf));
+	free(after);
+	assert_int_equal(file_mode(path), 0600);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_int_equal(access(wal, F_OK), -1);
+
+	/* shorter than a header */
+	write_file(path, "SQLite", 6, 0600);
+	expect_open_error(path, "not a SQLite database");
+}
+
+static void test_refuse_foreign_sqlite(void **state)
+{
+	fixture *f = *state;
+	char path[128], *before, *after;
+	size_t blen, alen;
+	sqlite3 *db;
+
+	snprintf(path, sizeof(path), "%s/other.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE notes (x TEXT)", NULL, NULL, NULL), 0);
+	sqlite3_close(db);
+	assert_int_equal(chmod(path, 0600), 0);
+	before = slurp(path, &blen);
+	expect_open_error(path, "not an oauthtop store");
+	after = slurp(path, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(before, after, blen); /* not even switched to WAL */
+	free(before);
+	free(after);
+
+	/* a database claiming our version but without our tables */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1", NULL, NULL, NULL), 0);
+	sqlite3_close(db);
+	expect_open_error(path, "not an oauthtop store");
+}
+
+static void test_refuse_newer_schema(void **state)
+{
+	fixture *f = *state;
+	sqlite3 *db;
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	ot_store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), 0);
+	sqlite3_close(db);
+	expect_open_error(f->path, "schema version 99 is newer than this oauthtop supports (1): "
+				   "upgrade oauthtop");
+}
+
+static void test_empty_file_initialised(void **state)
+{
+	fixture *f = *state;
+	char path[128];
+	ot_credential c;
+	ot_err err = {{0}};
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	snprintf(path, sizeof(path), "%s/empty.db", f->dir);
+	write_file(path, "", 0, 0600);
+	f->s = open_ok(path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	get_ok(f->s, "acme", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-1234567890");
+	ot_credential_clear(&c);
+
+	/* written with our schema version, in WAL mode */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), 0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), OT_STORE_SCHEMA);
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), 0);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+
+	/* read-only on a missing store fails and creates nothing */
+	snprintf(path, sizeof(path), "%s/missing/x.db", f->dir);
+	assert_null(ot_store_open(path, OT_STORE_READONLY, &err));
+	assert_non_null(strstr(err.msg, path));
+	snprintf(path, sizeof(path), "%s/missing", f->dir);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+static void test_readonly_open(void **state)
+{
+	fixture *f = *state;
+	ot_err err = {{0}};
+	ot_credential c;
+	ot_store *ro;
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	ot_store_close(f->s);
+	f->s = NULL;
+	ro = ot_store_open(f->path, OT_STORE_READONLY, &err);
+	if (!ro)
+		fail_msg("read-only open: %s", err.msg);
+	assert_int_equal(ot_store_get(ro, "acme", 0, &c, &err), 1);
+	assert_int_equal(c.has_refresh_token, 1);
+	ot_credential_clear(&c);
+	ot_store_close(ro);
+}
+
+static void test_locked_message(void **state)
+{
+	fixture *f = *state;
+	ot_credential c;
+	ot_err err = {{0}};
+	sqlite3 *db;
+
+	f->s = open_ok(f->path);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), 0);
+	fill_cred(&c, "acme", "AT-1234567890", "RT-1234567890");
+	assert_int_equal(ot_store_put(f->s, &c, &err), -1);
+	assert_non_null(strstr(err.msg, "database is locked by another process (waited 5 s)"));
+	assert_non_null(strstr(err.msg, f->path));
+	assert_null(strstr(err.msg, "RT-1234567890"));
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	put_ok(f->s, &c); /* and works once the lock is gone */
+	ot_credential_clear(&c);
+}
+
+/* --- leases --- */
+
+static void take(ot_store *s, const ot_holder *h, ot_lease *l, size_t n, int64_t now,
+		 int64_t seconds)
+{
+	ot_err err = {{0}};
+
+	if (ot_store_lease_take(s, h, l, n, now, seconds, &err) < 0)
+		fail_msg("lease_take: %s", err.msg);
+}
+
+static void test_lease_grant_and_relet(void **state)
+{
+	fixture *f = *state;
+	ot_lease l = {.account = "acme"};
+	ot_credential c;
+	char fp[OT_FP_LEN];
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	take(f->s, &f->me, &l, 1, 1000, 60);
+	assert_true(l.granted);
+	assert_false(l.no_credential);
+	assert_false(l.lost_answer);
+	assert_string_equal(l.cred.refresh_token, "RT-1234567890");
+	ot_fingerprint("RT-1234567890", fp);
+	assert_string_equal(l.cred.inflight_fp, fp);
+	assert_string_equal(l.cred.lease_host, HOST);
+	assert_int_equal(l.cred.lease_expires_at, 1060);
+	ot_credential_clear(&l.cred);
+
+	get_ok(f->s, "acme", 0, &c);
+	assert_string_equal(c.lease_host, HOST);
+	assert_int_equal(c.lease_pid, f->me.pid);
+	assert_int_equal(c.lease_expires_at, 1060);
+	assert_string_equal(c.inflight_fp, fp);
+	ot_credential_clear(&c);
+
+	/* the same holder again: idempotent */
+	take(f->s, &f->me, &l, 1, 1010, 60);
+	assert_true(l.granted);
+	assert_false(l.lost_answer);
+	assert_int_equal(l.cred.lease_expires_at, 1070);
+	ot_credential_clear(&l.cred);
+}
+
+static void test_lease_no_credential_creates_row(void **state)
+{
+	fixture *f = *state;
+	ot_lease l = {.account = "machine"};
+	ot_credential c;
+
+	f->s = open_ok(f->path);
+	take(f->s, &f->me, &l, 1, 1000, 60);
+	assert_true(l.granted);
+	assert_true(l.no_credential);
+	assert_string_equal(l.cred.account, "machine");
+	assert_null(l.cred.refresh_token);
+	ot_credential_clear(&l.cred);
+	get_ok(f->s, "machine", 1, &c);
+	assert_int_equal(c.lease_pid, f->me.pid);
+	assert_string_equal(c.inflight_fp, "");
+	ot_credential_clear(&c);
+}
+
+static void test_lease_live_holders_refused(void **state)
+{
+	fixture *f = *state;
+	ot_holder parent = {HOST, (int64_t)getppid()};
+	ot_holder remote = {"host-b", 1};
+	ot_lease l = {.account = "acme"};
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	take(f->s, &parent, &l, 1, 1000, 60);
+	assert_true(l.granted);
+	ot_credential_clear(&l.cred);
+
+	take(f->s, &f->me, &l, 1, 1030, 60);
+	assert_false(l.granted);
+	assert_string_equal(l.cred.lease_host, HOST);
+	assert_int_equal(l.cred.lease_pid, parent.pid);
+	assert_null(l.cred.refresh_token); /* not ours: no secrets handed out */
+	ot_credential_clear(&l.cred);
+
+	/* another host is trusted until its lease expires (its pids are not ours to check) */
+	put_plain(f->s, "beta", "AT-1234567890", "RT-beta-12345678");
+	l.account = "beta";
+	take(f->s, &remote, &l, 1, 1000, 60);
+	assert_true(l.granted);
+	ot_credential_clear(&l.cred);
+	take(f->s, &f->me, &l, 1, 1059, 60);
+	assert_false(l.granted);
+	ot_credential_clear(&l.cred);
+}
+
+static void test_lease_dead_holder_lapses(void **state)
+{
+	fixture *f = *state;
+	ot_holder dead = {HOST, dead_pid()};
+	ot_lease l = {.account = "acme"};
+
+	assert_false(ot_pid_alive(dead.pid));
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	take(f->s, &dead, &l, 1, 1000, 600);
+	assert_true(l.granted);
+	ot_credential_clear(&l.cred);
+
+	take(f->s, &f->me, &l, 1, 1001, 60);
+	assert_true(l.granted);
+	assert_true(l.lost_answer); /* the dead keeper had this refresh token in flight */
+	assert_int_equal(l.cred.lease_pid, f->me.pid);
+	ot_credential_clear(&l.cred);
+}
+
+static void test_lease_expired_lapses_and_lost_answer(void **state)
+{
+	fixture *f = *state;
+	ot_holder remote = {"host-b", 77};
+	ot_lease l = {.account = "acme"};
+	ot_credential c;
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	take(f->s, &remote, &l, 1, 1000, 60);
+	ot_credential_clear(&l.cred);
+	take(f->s, &f->me, &l, 1, 1060, 60); /* expires_at == now: expired */
+	assert_true(l.granted);
+	assert_true(l.lost_answer);
+	ot_credential_clear(&l.cred);
+
+	/* the lapsed holder's token was rotated meanwhile: nothing was lost */
+	fill_cred(&c, "acme", "AT-1234567890", "RT-rotated-12345");
+	free(c.lease_host);
+	c.lease_host = strdup("host-b");
+	c.lease_pid = 77;
+	c.lease_expires_at = 1100;
+	ot_fingerprint("RT-1234567890", c.inflight_fp);
+	put_ok(f->s, &c);
+	ot_credential_clear(&c);
+	take(f->s, &f->me, &l, 1, 1200, 60);
+	assert_true(l.granted);
+	assert_false(l.lost_answer);
+	assert_string_equal(l.cred.refresh_token, "RT-rotated-12345");
+	ot_credential_clear(&l.cred);
+}
+
+static void test_lease_batch_and_release(void **state)
+{
+	fixture *f = *state;
+	ot_holder parent = {HOST, (int64_t)getppid()};
+	ot_lease l[3] = {{.account = "a"}, {.account = "b"}, {.account = "c"}};
+	const char *names[] = {"a", "b"};
+	ot_err err = {{0}};
+	ot_credential c;
+	size_t i;
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "a", "AT-1234567890", "RT-a-1234567890");
+	put_plain(f->s, "b", "AT-1234567890", "RT-b-1234567890");
+	take(f->s, &parent, &l[1], 1, 1000, 60);
+	ot_credential_clear(&l[1].cred);
+	take(f->s, &f->me, l, 3, 1001, 60);
+	assert_true(l[0].granted);
+	assert_false(l[1].granted);
+	assert_true(l[2].granted);
+	assert_true(l[2].no_credential);
+	for (i = 0; i < 3; i++)
+		ot_credential_clear(&l[i].cred);
+
+	/* release only clears our own leases */
+	assert_int_equal(ot_store_lease_release(f->s, &f->me, names, 2, &err), 0);
+	get_ok(f->s, "a", 0, &c);
+	assert_null(c.lease_host);
+	assert_int_equal(c.lease_expires_at, 0);
+	assert_string_equal(c.inflight_fp, "");
+	assert_int_equal(c.has_refresh_token, 1);
+	ot_credential_clear(&c);
+	get_ok(f->s, "b", 0, &c);
+	assert_int_equal(c.lease_pid, parent.pid);
+	ot_credential_clear(&c);
+}
+
+/* --- commits --- */
+
+static void test_commit_by_holder(void **state)
+{
+	fixture *f = *state;
+	ot_lease l = {.account = "acme"};
+	ot_credential next, c;
+	ot_event ev = {0}, *evs = NULL;
+	ot_commit cm = {&next, &ev, false};
+	size_t skipped = 99, n = 0;
+	ot_err err = {{0}};
+	char fp[OT_FP_LEN];
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-old-1234567890", "RT-old-1234567890");
+	take(f->s, &f->me, &l, 1, 1000, 60);
+	ot_credential_copy(&next, &l.cred);
+	ot_credential_set_str(&next.access_token, "AT-new-1234567890");
+	ot_credential_set_str(&next.refresh_token, "RT-new-1234567890");
+	next.last_outcome = OT_OUTCOME_OK;
+	next.failures = 0;
+	ev.at = 1001;
+	ev.account = (char *)"acme";
+	ev.kind = (char *)"refreshed";
+	ev.reason = (char *)"ok RT-new-1234567890"; /* a careless caller */
+	ev.actor = (char *)"refresh@host-a:1";
+	snprintf(ev.old_fp, sizeof(ev.old_fp), "%s", l.cred.refresh_fp);
+	ot_fingerprint("RT-new-1234567890", ev.new_fp);
+	assert_int_equal(ot_store_commit(f->s, &f->me, &cm, 1, &skipped, &err), 0);
+	assert_int_equal(skipped, 0);
+
+	get_ok(f->s, "acme", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-new-1234567890");
+	assert_string_equal(c.access_token, "AT-new-1234567890");
+	ot_fingerprint("RT-new-1234567890", fp);
+	assert_string_equal(c.refresh_fp, fp); /* computed at write time */
+	assert_int_equal(c.last_outcome, OT_OUTCOME_OK);
+	assert_null(c.lease_host);
+	assert_int_equal(c.lease_expires_at, 0);
+	assert_string_equal(c.inflight_fp, "");
+	ot_credential_clear(&c);
+
+	assert_int_equal(ot_store_events(f->s, "acme", 0, &evs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(evs[0].kind, "refreshed");
+	assert_string_equal(evs[0].new_fp, fp);
+	assert_null(strstr(evs[0].reason, "RT-new"));
+	ot_store_events_free(evs, n);
+	ot_credential_clear(&next);
+	ot_credential_clear(&l.cred);
+}
+
+static void test_commit_by_non_holder_skipped(void **state)
+{
+	fixture *f = *state;
+	ot_holder parent = {HOST, (int64_t)getppid()};
+	ot_lease l = {.account = "acme"};
+	ot_credential next, c;
+	ot_event ev = {.at = 5, .kind = (char *)"refreshed"};
+	ot_commit cm = {&next, &ev, false};
+	ot_event *evs = NULL;
+	size_t skipped = 0, n = 0;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-old-1234567890", "RT-old-1234567890");
+	take(f->s, &parent, &l, 1, 1000, 60);
+	ot_credential_clear(&l.cred);
+	fill_cred(&next, "acme", "AT-mine-1234567890", "RT-mine-1234567890");
+	assert_int_equal(ot_store_commit(f->s, &f->me, &cm, 1, &skipped, &err), 0);
+	assert_int_equal(skipped, 1);
+	get_ok(f->s, "acme", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-old-1234567890");
+	assert_int_equal(c.lease_pid, parent.pid);
+	ot_credential_clear(&c);
+	assert_int_equal(ot_store_events(f->s, NULL, 0, &evs, &n, &err), 0);
+	assert_int_equal(n, 0);
+	ot_store_events_free(evs, n);
+
+	/* no row at all: skipped too */
+	ot_credential_set_str(&next.account, "ghost");
+	assert_int_equal(ot_store_commit(f->s, &f->me, &cm, 1, &skipped, &err), 0);
+	assert_int_equal(skipped, 1);
+	assert_int_equal(ot_store_get(f->s, "ghost", 0, &c, &err), 0);
+	ot_credential_clear(&next);
+}
+
+static void test_commit_keep_lease_and_token_guard(void **state)
+{
+	fixture *f = *state;
+	ot_lease l = {.account = "acme"};
+	ot_credential next, c;
+	ot_commit cm = {&next, NULL, true};
+	ot_err err = {{0}};
+	char fp[OT_FP_LEN];
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-old-1234567890", "RT-old-1234567890");
+	take(f->s, &f->me, &l, 1, 1000, 60);
+	/* a record without token values but saying it has them keeps the stored ones */
+	get_ok(f->s, "acme", 0, &next);
+	next.failures = 7;
+	assert_int_equal(ot_store_commit(f->s, &f->me, &cm, 1, NULL, &err), 0);
+	get_ok(f->s, "acme", 1, &c);
+	assert_int_equal(c.failures, 7);
+	assert_string_equal(c.refresh_token, "RT-old-1234567890");
+	assert_string_equal(c.access_token, "AT-old-1234567890");
+	assert_int_equal(c.lease_pid, f->me.pid); /* kept: abandoned request */
+	ot_fingerprint("RT-old-1234567890", fp);
+	assert_string_equal(c.inflight_fp, fp);
+	ot_credential_clear(&c);
+
+	/* has_access_token 0 and no value: the access token is removed */
+	next.has_access_token = 0;
+	cm.keep_lease = false;
+	assert_int_equal(ot_store_commit(f->s, &f->me, &cm, 1, NULL, &err), 0);
+	get_ok(f->s, "acme", 1, &c);
+	assert_null(c.access_token);
+	assert_int_equal(c.has_access_token, 0);
+	assert_string_equal(c.refresh_token, "RT-old-1234567890");
+	assert_null(c.lease_host);
+	ot_credential_clear(&c);
+	ot_credential_clear(&next);
+	ot_credential_clear(&l.cred);
+}
+
+/* --- history, keepers, versions, meta --- */
+
+static void add_event(ot_store *s, int64_t at, const char *account, const char *kind)
+{
+	ot_event e = {0};
+	ot_err err = {{0}};
+
+	e.at = at;
+	e.account = (char *)account;
+	e.kind = (char *)kind;
+	e.reason = (char *)"why";
+	snprintf(e.old_fp, sizeof(e.old_fp), "11111111");
+	snprintf(e.new_fp, sizeof(e.new_fp), "22222222");
+	e.actor = (char *)"test@h:1";
+	assert_int_equal(ot_store_event_add(s, &e, &err), 0);
+}
+
+static void test_events_order_limit_prune(void **state)
+{
+	fixture *f = *state;
+	ot_event *evs = NULL;
+	size_t n = 0;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	add_event(f->s, 100, "a", "first");
+	add_event(f->s, 300, "b", "third");
+	add_event(f->s, 200, "a", "second");
+	add_event(f->s, 300, "a", "fourth"); /* same time: later insert is newer */
+	assert_int_equal(ot_store_events(f->s, NULL, 0, &evs, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(evs[0].kind, "fourth");
+	assert_string_equal(evs[1].kind, "third");
+	assert_string_equal(evs[2].kind, "second");
+	assert_string_equal(evs[3].kind, "first");
+	assert_string_equal(evs[0].old_fp, "11111111");
+	assert_string_equal(evs[0].actor, "test@h:1");
+	ot_store_events_free(evs, n);
+
+	assert_int_equal(ot_store_events(f->s, "a", 2, &evs, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(evs[0].kind, "fourth");
+	assert_string_equal(evs[1].kind, "second");
+	ot_store_events_free(evs, n);
+
+	assert_int_equal(ot_store_events_prune(f->s, 200, &err), 0);
+	assert_int_equal(ot_store_events(f->s, "a", 0, &evs, &n, &err), 0);
+	assert_int_equal(n, 2); /* "first" (100) gone, 200 kept */
+	assert_string_equal(evs[1].kind, "second");
+	ot_store_events_free(evs, n);
+}
+
+static void test_keepers(void **state)
+{
+	fixture *f = *state;
+	ot_holder other = {"host-b", 5};
+	ot_keeper *k = NULL;
+	size_t n = 0;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	assert_int_equal(ot_store_keeper_beat(f->s, &f->me, "daemon", 100, 100, &err), 0);
+	assert_int_equal(ot_store_keeper_beat(f->s, &other, "console", 50, 90, &err), 0);
+	assert_int_equal(ot_store_keeper_beat(f->s, &f->me, "daemon", 100, 130, &err), 0);
+	assert_int_equal(ot_store_keepers(f->s, &k, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(k[0].host, HOST);
+	assert_int_equal(k[0].pid, f->me.pid);
+	assert_string_equal(k[0].kind, "daemon");
+	assert_int_equal(k[0].started, 100);
+	assert_int_equal(k[0].heartbeat, 130);
+	assert_string_equal(k[1].kind, "console");
+	ot_store_keepers_free(k, n);
+
+	assert_int_equal(ot_store_keeper_remove(f->s, &f->me, &err), 0);
+	assert_int_equal(ot_store_keepers(f->s, &k, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(k[0].host, "host-b");
+	ot_store_keepers_free(k, n);
+}
+
+static void test_version_changes(void **state)
+{
+	fixture *f = *state;
+	ot_store *other;
+	int64_t v0, v1, v2;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	other = open_ok(f->path);
+	v0 = ot_store_version(f->s);
+	assert_int_equal(ot_store_version(f->s), v0); /* nothing happened */
+	assert_int_equal(ot_store_meta_set(other, "k", "v", &err), 0);
+	v1 = ot_store_version(f->s);
+	assert_true(v1 != v0);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	v2 = ot_store_version(f->s);
+	assert_true(v2 != v1);
+	assert_int_equal(ot_store_version(f->s), v2);
+	ot_store_close(other);
+}
+
+static void test_meta(void **state)
+{
+	fixture *f = *state;
+	char *v = NULL;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	assert_int_equal(ot_store_meta_get(f->s, "discovery:acme", &v, &err), 0);
+	assert_null(v);
+	assert_int_equal(ot_store_meta_set(f->s, "discovery:acme", "{\"a\":1}", &err), 0);
+	assert_int_equal(ot_store_meta_set(f->s, "discovery:acme", "{\"a\":2}", &err), 0);
+	assert_int_equal(ot_store_meta_get(f->s, "discovery:acme", &v, &err), 1);
+	assert_string_equal(v, "{\"a\":2}");
+	free(v);
+}
+
+static void test_pid_alive(void **state)
+{
+	(void)state;
+	assert_true(ot_pid_alive((int64_t)getpid()));
+	assert_true(ot_pid_alive(1)); /* EPERM or ours: alive either way */
+	assert_false(ot_pid_alive(dead_pid()));
+	assert_false(ot_pid_alive(0));
+	assert_false(ot_pid_alive(-5));
+}
+
+static void test_delete(void **state)
+{
+	fixture *f = *state;
+	ot_credential c;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	assert_int_equal(ot_store_delete(f->s, "acme", &err), 0);
+	assert_int_equal(ot_store_get(f->s, "acme", 0, &c, &err), 0);
+	assert_int_equal(ot_store_delete(f->s, "acme", &err), 0); /* not found is fine */
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_roundtrip_every_field),
+		T(test_without_secrets),
+		T(test_file_and_dir_modes),
+		T(test_refuse_open_permissions),
+		T(test_refuse_garbage),
+		T(test_refuse_foreign_sqlite),
+		T(test_refuse_newer_schema),
+		T(test_empty_file_initialised),
+		T(test_readonly_open),
+		T(test_locked_message),
+		T(test_lease_grant_and_relet),
+		T(test_lease_no_credential_creates_row),
+		T(test_lease_live_holders_refused),
+		T(test_lease_dead_holder_lapses),
+		T(test_lease_expired_lapses_and_lost_answer),
+		T(test_lease_batch_and_release),
+		T(test_commit_by_holder),
+		T(test_commit_by_non_holder_skipped),
+		T(test_commit_keep_lease_and_token_guard),
+		T(test_events_order_limit_prune),
+		T(test_keepers),
+		T(test_version_changes),
+		T(test_meta),
+		T(test_pid_alive),
+		T(test_delete),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
