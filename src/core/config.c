@@ -28,10 +28,8 @@
 #define CFG_SECRET_MAX    (64L * 1024)
 #define CFG_SECONDS_MAX   315360000 /* ten years */
 #define CFG_SYSTEM_CONFIG "/etc/oauthtop/config.json"
-#define CFG_NAME_CHARS                                                                         \
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
-#define CFG_LOOPBACK_MSG                                                                       \
-	"http:// is allowed only for loopback hosts (127.0.0.0/8, ::1, localhost)"
+#define CFG_NAME_CHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+#define CFG_LOOPBACK_MSG  "http:// is allowed only for loopback hosts (127.0.0.0/8, ::1, localhost)"
 
 struct ot_config {
 	ot_settings settings;
@@ -104,83 +102,85 @@ typedef struct cfg_acct {
 	const char *name, *provider, *grant, *scope;
 } cfg_acct;
 
+/* clang-format off */
 #define FIELD(key, kind, type, member, num) {key, kind, offsetof(type, member), num, NULL}
 #define NESTED(key, sub)                    {key, CFG_OBJECT, 0, NULL, sub}
 #define FIELDS_END                          {NULL, CFG_INT64, 0, NULL, NULL}
+/* clang-format on */
 
 static const cfg_field BACKOFF_FIELDS[] = {
-	FIELD("base", CFG_INT64, cfg_top, s.backoff_base, &NUM_SECONDS),
-	FIELD("max", CFG_INT64, cfg_top, s.backoff_max, &NUM_SECONDS),
-	FIELDS_END,
+        FIELD("base", CFG_INT64, cfg_top, s.backoff_base, &NUM_SECONDS),
+        FIELD("max", CFG_INT64, cfg_top, s.backoff_max, &NUM_SECONDS),
+        FIELDS_END,
 };
 
 static const cfg_field TIMEOUT_FIELDS[] = {
-	FIELD("connect", CFG_INT64, cfg_top, s.connect_timeout, &NUM_POSITIVE),
-	FIELD("total", CFG_INT64, cfg_top, s.total_timeout, &NUM_POSITIVE),
-	FIELDS_END,
+        FIELD("connect", CFG_INT64, cfg_top, s.connect_timeout, &NUM_POSITIVE),
+        FIELD("total", CFG_INT64, cfg_top, s.total_timeout, &NUM_POSITIVE),
+        FIELDS_END,
 };
 
 static const cfg_field HOOK_FIELDS[] = {
-	FIELD("reauth", CFG_STR_OPT, cfg_top, s.hook_reauth, NULL),
-	FIELD("failing", CFG_STR_OPT, cfg_top, s.hook_failing, NULL),
-	FIELD("recovered", CFG_STR_OPT, cfg_top, s.hook_recovered, NULL),
-	FIELDS_END,
+        FIELD("reauth", CFG_STR_OPT, cfg_top, s.hook_reauth, NULL),
+        FIELD("failing", CFG_STR_OPT, cfg_top, s.hook_failing, NULL),
+        FIELD("recovered", CFG_STR_OPT, cfg_top, s.hook_recovered, NULL),
+        FIELDS_END,
 };
 
 static const cfg_field TOP_FIELDS[] = {
-	FIELD("window", CFG_INT64, cfg_top, s.window, &NUM_POSITIVE),
-	FIELD("reauth_warning", CFG_INT64, cfg_top, s.reauth_warning, &NUM_SECONDS),
-	FIELD("store", CFG_PATH, cfg_top, s.store_path, NULL),
-	FIELD("concurrency", CFG_INT, cfg_top, s.concurrency, &NUM_COUNT),
-	FIELD("min_interval", CFG_INT64, cfg_top, s.min_interval, &NUM_SECONDS),
-	NESTED("backoff", BACKOFF_FIELDS),
-	FIELD("lease_seconds", CFG_INT64, cfg_top, s.lease_seconds, &NUM_POSITIVE),
-	NESTED("timeouts", TIMEOUT_FIELDS),
-	FIELD("history_days", CFG_INT64, cfg_top, s.history_days, &NUM_DAYS),
-	FIELD("theme", CFG_STR, cfg_top, s.theme, NULL),
-	NESTED("hooks", HOOK_FIELDS),
-	FIELD("providers", CFG_NODE_OBJECT, cfg_top, providers, NULL),
-	FIELD("accounts", CFG_NODE_ARRAY, cfg_top, accounts, NULL),
-	FIELDS_END,
+        FIELD("window", CFG_INT64, cfg_top, s.window, &NUM_POSITIVE),
+        FIELD("reauth_warning", CFG_INT64, cfg_top, s.reauth_warning, &NUM_SECONDS),
+        FIELD("store", CFG_PATH, cfg_top, s.store_path, NULL),
+        FIELD("concurrency", CFG_INT, cfg_top, s.concurrency, &NUM_COUNT),
+        FIELD("min_interval", CFG_INT64, cfg_top, s.min_interval, &NUM_SECONDS),
+        NESTED("backoff", BACKOFF_FIELDS),
+        FIELD("lease_seconds", CFG_INT64, cfg_top, s.lease_seconds, &NUM_POSITIVE),
+        NESTED("timeouts", TIMEOUT_FIELDS),
+        FIELD("history_days", CFG_INT64, cfg_top, s.history_days, &NUM_DAYS),
+        FIELD("theme", CFG_STR, cfg_top, s.theme, NULL),
+        NESTED("hooks", HOOK_FIELDS),
+        FIELD("providers", CFG_NODE_OBJECT, cfg_top, providers, NULL),
+        FIELD("accounts", CFG_NODE_ARRAY, cfg_top, accounts, NULL),
+        FIELDS_END,
 };
 
 static const cfg_field PROVIDER_FIELDS[] = {
-	FIELD("token_url", CFG_URL, cfg_prov, p.token_url, NULL),
-	FIELD("issuer", CFG_URL, cfg_prov, p.issuer, NULL),
-	FIELD("client_id", CFG_STR, cfg_prov, p.client_id, NULL),
-	FIELD("client_secret_file", CFG_PATH, cfg_prov, secret_file, NULL),
-	FIELD("client_secret_env", CFG_RAW, cfg_prov, secret_env, NULL),
-	FIELD("client_secret", CFG_RAW, cfg_prov, secret_inline, NULL),
-	FIELD("auth_method", CFG_RAW, cfg_prov, auth_method, NULL),
-	FIELD("scope", CFG_STR_OPT, cfg_prov, p.scope, NULL),
-	FIELD("extra_params", CFG_NODE_OBJECT, cfg_prov, extra, NULL),
-	FIELD("default_expires_in", CFG_INT64, cfg_prov, p.default_expires_in, &NUM_SECONDS),
-	FIELD("refresh_token_lifetime", CFG_INT64, cfg_prov, p.refresh_token_lifetime,
-	      &NUM_SECONDS),
-	FIELD("max_concurrency", CFG_INT, cfg_prov, p.max_concurrency, &NUM_COUNT),
-	FIELD("ca_file", CFG_PATH, cfg_prov, p.ca_file, NULL),
-	FIELD("device_authorization_url", CFG_URL, cfg_prov, p.device_authorization_url, NULL),
-	FIELD("authorization_url", CFG_URL, cfg_prov, p.authorization_url, NULL),
-	FIELD("revocation_url", CFG_URL, cfg_prov, p.revocation_url, NULL),
-	FIELD("introspection_url", CFG_URL, cfg_prov, p.introspection_url, NULL),
-	FIELD("redirect_port", CFG_INT, cfg_prov, p.redirect_port, &NUM_PORT),
-	FIELDS_END,
+        FIELD("token_url", CFG_URL, cfg_prov, p.token_url, NULL),
+        FIELD("issuer", CFG_URL, cfg_prov, p.issuer, NULL),
+        FIELD("client_id", CFG_STR, cfg_prov, p.client_id, NULL),
+        FIELD("client_secret_file", CFG_PATH, cfg_prov, secret_file, NULL),
+        FIELD("client_secret_env", CFG_RAW, cfg_prov, secret_env, NULL),
+        FIELD("client_secret", CFG_RAW, cfg_prov, secret_inline, NULL),
+        FIELD("auth_method", CFG_RAW, cfg_prov, auth_method, NULL),
+        FIELD("scope", CFG_STR_OPT, cfg_prov, p.scope, NULL),
+        FIELD("extra_params", CFG_NODE_OBJECT, cfg_prov, extra, NULL),
+        FIELD("default_expires_in", CFG_INT64, cfg_prov, p.default_expires_in, &NUM_SECONDS),
+        FIELD("refresh_token_lifetime", CFG_INT64, cfg_prov, p.refresh_token_lifetime,
+              &NUM_SECONDS),
+        FIELD("max_concurrency", CFG_INT, cfg_prov, p.max_concurrency, &NUM_COUNT),
+        FIELD("ca_file", CFG_PATH, cfg_prov, p.ca_file, NULL),
+        FIELD("device_authorization_url", CFG_URL, cfg_prov, p.device_authorization_url, NULL),
+        FIELD("authorization_url", CFG_URL, cfg_prov, p.authorization_url, NULL),
+        FIELD("revocation_url", CFG_URL, cfg_prov, p.revocation_url, NULL),
+        FIELD("introspection_url", CFG_URL, cfg_prov, p.introspection_url, NULL),
+        FIELD("redirect_port", CFG_INT, cfg_prov, p.redirect_port, &NUM_PORT),
+        FIELDS_END,
 };
 
 static const cfg_field ACCOUNT_FIELDS[] = {
-	FIELD("name", CFG_RAW, cfg_acct, name, NULL),
-	FIELD("provider", CFG_RAW, cfg_acct, provider, NULL),
-	FIELD("grant", CFG_RAW, cfg_acct, grant, NULL),
-	FIELD("scope", CFG_STR_OPT, cfg_acct, scope, NULL),
-	FIELD("window", CFG_INT64, cfg_acct, a.window, &NUM_POSITIVE),
-	FIELD("endpoint", CFG_URL, cfg_acct, a.endpoint, NULL),
-	FIELD("enabled", CFG_BOOL, cfg_acct, a.enabled, NULL),
-	FIELDS_END,
+        FIELD("name", CFG_RAW, cfg_acct, name, NULL),
+        FIELD("provider", CFG_RAW, cfg_acct, provider, NULL),
+        FIELD("grant", CFG_RAW, cfg_acct, grant, NULL),
+        FIELD("scope", CFG_STR_OPT, cfg_acct, scope, NULL),
+        FIELD("window", CFG_INT64, cfg_acct, a.window, &NUM_POSITIVE),
+        FIELD("endpoint", CFG_URL, cfg_acct, a.endpoint, NULL),
+        FIELD("enabled", CFG_BOOL, cfg_acct, a.enabled, NULL),
+        FIELDS_END,
 };
 
 /* Parameters oauthtop sets itself; extra_params may not override them. */
 static const char *const RESERVED_PARAMS[] = {
-	"grant_type", "refresh_token", "client_id", "client_secret", "scope", NULL,
+        "grant_type", "refresh_token", "client_id", "client_secret", "scope", NULL,
 };
 
 /* ---- memory: everything the records point to belongs to the configuration ---- */
@@ -281,7 +281,7 @@ static char *cfg_xdg_path(const char *var, const char *fallback, const char *rel
 /* ---- messages ---- */
 
 __attribute__((format(printf, 3, 4))) static int cfg_fail(const cfg_ctx *c, const char *keypath,
-							   const char *fmt, ...)
+                                                          const char *fmt, ...)
 {
 	char msg[384];
 	va_list ap;
@@ -323,7 +323,7 @@ static void cfg_join(char *out, size_t len, const char *base, const char *key)
 /* ---- values ---- */
 
 static int cfg_number(const cfg_ctx *c, const cJSON *it, const char *kp, const cfg_num *num,
-		      int64_t *out)
+                      int64_t *out)
 {
 	double d = it->valuedouble;
 
@@ -337,7 +337,7 @@ static int cfg_number(const cfg_ctx *c, const cJSON *it, const char *kp, const c
 		if (num->min == 1)
 			return cfg_fail(c, kp, "must be a number of %s > 0", num->unit);
 		return cfg_fail(c, kp, "must be a number of %s >= %lld", num->unit,
-				(long long)num->min);
+		                (long long)num->min);
 	}
 	if (d > (double)num->max)
 		return cfg_fail(c, kp, "must be at most %lld", (long long)num->max);
@@ -361,8 +361,7 @@ static const char *cfg_resolve(cfg_ctx *c, const char *s)
 	return p;
 }
 
-static int cfg_string(cfg_ctx *c, const cJSON *it, const char *kp, cfg_kind kind,
-		      const char **slot)
+static int cfg_string(cfg_ctx *c, const cJSON *it, const char *kp, cfg_kind kind, const char **slot)
 {
 	const char *s = cJSON_GetStringValue(it);
 
@@ -380,8 +379,8 @@ static int cfg_string(cfg_ctx *c, const cJSON *it, const char *kp, cfg_kind kind
 	case CFG_URL:
 		if (!ot_url_allowed(s))
 			return cfg_fail(c, kp, "%s",
-					strncasecmp(s, "http://", 7) ? "must be an https:// URL"
-								      : CFG_LOOPBACK_MSG);
+			                strncasecmp(s, "http://", 7) ? "must be an https:// URL"
+			                                             : CFG_LOOPBACK_MSG);
 		/* fall through */
 	default:
 		*slot = cfg_keep(c->cfg, s);
@@ -409,10 +408,9 @@ static int cfg_object(const cfg_ctx *c, const cJSON *obj, const char *path)
 }
 
 static int cfg_fields(cfg_ctx *c, const cJSON *obj, const char *path, const cfg_field *fields,
-		      void *rec);
+                      void *rec);
 
-static int cfg_field_set(cfg_ctx *c, const cJSON *it, const char *kp, const cfg_field *f,
-			 void *rec)
+static int cfg_field_set(cfg_ctx *c, const cJSON *it, const char *kp, const cfg_field *f, void *rec)
 {
 	void *slot = (char *)rec + f->off;
 	int64_t v;
@@ -449,7 +447,7 @@ static int cfg_field_set(cfg_ctx *c, const cJSON *it, const char *kp, const cfg_
 
 /* Reads the keys of obj into rec through the table; null means "absent". */
 static int cfg_fields(cfg_ctx *c, const cJSON *obj, const char *path, const cfg_field *fields,
-		      void *rec)
+                      void *rec)
 {
 	const cJSON *it;
 
@@ -478,10 +476,10 @@ static int cfg_check_name(const cfg_ctx *c, const char *kp, const char *what, co
 
 	if (n > CFG_NAME_MAX)
 		return cfg_fail(c, kp, "%s\"%.40s...\" is longer than %d characters", what,
-				cfg_clean(name, shown, sizeof(shown)), CFG_NAME_MAX);
+		                cfg_clean(name, shown, sizeof(shown)), CFG_NAME_MAX);
 	if (n == 0 || strspn(name, CFG_NAME_CHARS) != n)
 		return cfg_fail(c, kp, "%s\"%s\" must match [A-Za-z0-9._-]+", what,
-				cfg_clean(name, shown, sizeof(shown)));
+		                cfg_clean(name, shown, sizeof(shown)));
 	return 0;
 }
 
@@ -546,8 +544,9 @@ static int cfg_secret_file(cfg_ctx *c, const char *path, const char *file, char 
 		return cfg_fail(c, kp, "cannot read %s: %s", file, strerror(errno));
 	if (fstat(fd, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH))) {
 		close(fd);
-		return cfg_fail(c, kp, "%s is readable by group or others (mode %04o): chmod 600 %s",
-				file, (unsigned)(st.st_mode & 07777), file);
+		return cfg_fail(c, kp,
+		                "%s is readable by group or others (mode %04o): chmod 600 %s", file,
+		                (unsigned)(st.st_mode & 07777), file);
 	}
 	buf = cfg_read_fd(fd, CFG_SECRET_MAX, &len, &why);
 	close(fd);
@@ -572,7 +571,7 @@ static int cfg_secret_env(cfg_ctx *c, const char *path, const char *var, char **
 	cfg_join(kp, sizeof(kp), path, "client_secret_env");
 	if (!v || !*v)
 		return cfg_fail(c, kp, "environment variable %s is %s",
-				cfg_clean(var, shown, sizeof(shown)), v ? "empty" : "not set");
+		                cfg_clean(var, shown, sizeof(shown)), v ? "empty" : "not set");
 	*out = ot_strdup(v);
 	return 0;
 }
@@ -583,10 +582,11 @@ static int cfg_secret_inline(cfg_ctx *c, const char *path, const char *value, ch
 
 	cfg_join(kp, sizeof(kp), path, "client_secret");
 	if (c->mode >= 0 && (c->mode & (S_IRGRP | S_IROTH)))
-		return cfg_fail(c, kp,
-				"refused: %s is readable by group or others (mode %04o); chmod 600 %s "
-				"or use client_secret_file",
-				c->file, (unsigned)(c->mode & 07777), c->file);
+		return cfg_fail(
+		        c, kp,
+		        "refused: %s is readable by group or others (mode %04o); chmod 600 %s "
+		        "or use client_secret_file",
+		        c->file, (unsigned)(c->mode & 07777), c->file);
 	*out = ot_strdup(value);
 	return 0;
 }
@@ -597,8 +597,9 @@ static int cfg_secret_resolve(cfg_ctx *c, const char *path, const cfg_prov *in, 
 	int rc = 0;
 
 	if (n > 1)
-		return cfg_fail(c, path, "use only one of client_secret_file, client_secret_env "
-					 "and client_secret");
+		return cfg_fail(c, path,
+		                "use only one of client_secret_file, client_secret_env "
+		                "and client_secret");
 	if (in->secret_file)
 		rc = cfg_secret_file(c, path, in->secret_file, out);
 	else if (in->secret_env)
@@ -606,10 +607,11 @@ static int cfg_secret_resolve(cfg_ctx *c, const char *path, const cfg_prov *in, 
 	else if (in->secret_inline)
 		rc = cfg_secret_inline(c, path, in->secret_inline, out);
 	if (rc == 0 && !*out && in->p.auth_method != OT_AUTH_NONE)
-		return cfg_fail(c, path,
-				"%s needs a client secret (client_secret_file, client_secret_env or "
-				"client_secret); a public client needs \"auth_method\": \"none\"",
-				ot_auth_method_name(in->p.auth_method));
+		return cfg_fail(
+		        c, path,
+		        "%s needs a client secret (client_secret_file, client_secret_env or "
+		        "client_secret); a public client needs \"auth_method\": \"none\"",
+		        ot_auth_method_name(in->p.auth_method));
 	return rc;
 }
 
@@ -757,7 +759,7 @@ static int cfg_account_resolve(cfg_ctx *c, const char *path, cfg_acct *in)
 	p = ot_config_find_provider(c->cfg, in->provider);
 	if (!p)
 		return cfg_fail(c, kp, "no provider named \"%s\"",
-				cfg_clean(in->provider, shown, sizeof(shown)));
+		                cfg_clean(in->provider, shown, sizeof(shown)));
 	in->a.provider = p;
 	cfg_join(kp, sizeof(kp), path, "grant");
 	if (in->grant && !strcmp(in->grant, "client_credentials"))
@@ -824,7 +826,7 @@ static int cfg_index_accounts(cfg_ctx *c)
 		return 0;
 	snprintf(kp, sizeof(kp), "accounts[%zu].name", (size_t)(dup - cfg->accounts));
 	return cfg_fail(c, kp, "duplicate account name \"%s\"",
-			cfg_clean(dup->name, shown, sizeof(shown)));
+	                cfg_clean(dup->name, shown, sizeof(shown)));
 }
 
 static int cfg_parse_accounts(cfg_ctx *c, const cJSON *node)
@@ -864,11 +866,11 @@ static int cfg_settings_check(const cfg_ctx *c, ot_settings *s)
 {
 	if (s->backoff_max < s->backoff_base)
 		return cfg_fail(c, "backoff.max", "must be >= backoff.base (%lld)",
-				(long long)s->backoff_base);
+		                (long long)s->backoff_base);
 	if (s->lease_seconds <= s->total_timeout)
 		return cfg_fail(c, "lease_seconds",
-				"must be greater than timeouts.total (%lld seconds)",
-				(long long)s->total_timeout);
+		                "must be greater than timeouts.total (%lld seconds)",
+		                (long long)s->total_timeout);
 	if (s->hook_reauth && !*s->hook_reauth)
 		s->hook_reauth = NULL;
 	if (s->hook_failing && !*s->hook_failing)
@@ -983,7 +985,7 @@ static char *cfg_dir_of(const char *file)
 
 /* text must have a NUL at text[len]. */
 static ot_config *cfg_parse_text(const char *text, size_t len, const char *path, long mode,
-				 ot_err *err)
+                                 ot_err *err)
 {
 	cfg_ctx c;
 	const char *end = NULL;
@@ -1056,7 +1058,7 @@ ot_config *ot_config_load(const char *path, ot_err *err)
 	if (st.st_mode & S_IWOTH) {
 		close(fd);
 		ot_err_set(err, "%s: writable by anyone (mode %04o): chmod o-w %s", path,
-			   (unsigned)(st.st_mode & 07777), path);
+		           (unsigned)(st.st_mode & 07777), path);
 		return NULL;
 	}
 	buf = cfg_read_fd(fd, CFG_FILE_MAX, &len, &why);
@@ -1105,8 +1107,7 @@ static int cfg_locate_copy(const char *path, char *out, size_t outlen, ot_err *e
 }
 
 /* A path the operator named: it must exist, there is no falling back. */
-static int cfg_locate_given(const char *path, const char *by, char *out, size_t outlen,
-			    ot_err *err)
+static int cfg_locate_given(const char *path, const char *by, char *out, size_t outlen, ot_err *err)
 {
 	struct stat st;
 
@@ -1132,9 +1133,9 @@ int ot_config_locate(const char *explicit_path, char *out, size_t outlen, ot_err
 		rc = cfg_locate_copy(CFG_SYSTEM_CONFIG, out, outlen, err);
 	else
 		rc = ot_err_set(err,
-				"no configuration file: looked for %s and %s (use --config FILE or "
-				"set OAUTHTOP_CONFIG)",
-				user, CFG_SYSTEM_CONFIG);
+		                "no configuration file: looked for %s and %s (use --config FILE or "
+		                "set OAUTHTOP_CONFIG)",
+		                user, CFG_SYSTEM_CONFIG);
 	free(user);
 	return rc;
 }
@@ -1196,8 +1197,8 @@ const ot_provider *ot_config_find_provider(const ot_config *cfg, const char *nam
 }
 
 void ot_config_provider_set_endpoints(ot_config *cfg, const char *provider, const char *token_url,
-				      const char *device_url, const char *authorization_url,
-				      const char *revocation_url, const char *introspection_url)
+                                      const char *device_url, const char *authorization_url,
+                                      const char *revocation_url, const char *introspection_url)
 {
 	ot_provider *p = cfg_provider_find(cfg, provider);
 
