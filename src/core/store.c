@@ -15,10 +15,10 @@
 
 /* Columns of ot_credential without and with the token values: a console that loads without
  * secrets never has SQLite read the value columns into its memory. */
-#define CRED_COLS                                                                          \
-	"account, token_type, scope, access_expires_at, access_fp, refresh_fp, "             \
-	"refresh_expires_at, refresh_issued_at, last_attempt_at, last_success_at, "          \
-	"last_outcome, last_error, failures, next_attempt_at, client_fp, lease_host, "       \
+#define CRED_COLS                                                                                  \
+	"account, token_type, scope, access_expires_at, access_fp, refresh_fp, "                   \
+	"refresh_expires_at, refresh_issued_at, last_attempt_at, last_success_at, "                \
+	"last_outcome, last_error, failures, next_attempt_at, client_fp, lease_host, "             \
 	"lease_pid, lease_expires_at, inflight_fp, updated_at"
 #define CRED_SECRET_COLS CRED_COLS ", access_token, refresh_token"
 #define CRED_NCOLS       20
@@ -171,8 +171,8 @@ static void cred_read(sqlite3_stmt *st, int with_secrets, ot_credential *c)
 	c->last_attempt_at = sqlite3_column_int64(st, 8);
 	c->last_success_at = sqlite3_column_int64(st, 9);
 	c->last_outcome = (outcome >= OT_OUTCOME_NONE && outcome <= OT_OUTCOME_CLIENT)
-				  ? (ot_outcome)outcome
-				  : OT_OUTCOME_NONE;
+	                          ? (ot_outcome)outcome
+	                          : OT_OUTCOME_NONE;
 	c->last_error = col_dup(st, 11);
 	c->failures = (int)sqlite3_column_int64(st, 12);
 	c->next_attempt_at = sqlite3_column_int64(st, 13);
@@ -190,12 +190,12 @@ static void cred_read(sqlite3_stmt *st, int with_secrets, ot_credential *c)
 
 /* Reads one row: 1 found, 0 not, -1 error. */
 static int cred_load(ot_store *s, const char *account, int with_secrets, ot_credential *out,
-		     ot_err *err)
+                     ot_err *err)
 {
 	sqlite3_stmt *st = NULL;
-	const char *sql = with_secrets
-				  ? "SELECT " CRED_SECRET_COLS " FROM credentials WHERE account = ?1"
-				  : "SELECT " CRED_COLS " FROM credentials WHERE account = ?1";
+	const char *sql = with_secrets ? "SELECT " CRED_SECRET_COLS
+	                                 " FROM credentials WHERE account = ?1"
+	                               : "SELECT " CRED_COLS " FROM credentials WHERE account = ?1";
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -212,7 +212,7 @@ static int cred_load(ot_store *s, const char *account, int with_secrets, ot_cred
 }
 
 int ot_store_get(ot_store *s, const char *account, int with_secrets, ot_credential *out,
-		 ot_err *err)
+                 ot_err *err)
 {
 	return cred_load(s, account, with_secrets, out, err);
 }
@@ -221,8 +221,8 @@ int ot_store_list(ot_store *s, int with_secrets, ot_credential **out, size_t *n,
 {
 	sqlite3_stmt *st = NULL;
 	const char *sql = with_secrets ? "SELECT " CRED_SECRET_COLS
-					 " FROM credentials ORDER BY account"
-				       : "SELECT " CRED_COLS " FROM credentials ORDER BY account";
+	                                 " FROM credentials ORDER BY account"
+	                               : "SELECT " CRED_COLS " FROM credentials ORDER BY account";
 	ot_credential *list = NULL, *grown;
 	size_t cap = 0, cnt = 0;
 	int rc;
@@ -284,14 +284,14 @@ static void token_write_init(token_write *t, const char *value, int has)
 static int cred_write_fields(ot_store *s, const ot_credential *c, ot_err *err)
 {
 	static const char sql[] =
-		"UPDATE credentials SET token_type = ?2, scope = ?3, access_expires_at = ?4,"
-		" access_token = CASE WHEN ?5 THEN access_token ELSE ?6 END,"
-		" access_fp = CASE WHEN ?5 THEN access_fp ELSE ?7 END,"
-		" refresh_token = CASE WHEN ?8 THEN refresh_token ELSE ?9 END,"
-		" refresh_fp = CASE WHEN ?8 THEN refresh_fp ELSE ?10 END,"
-		" refresh_expires_at = ?11, refresh_issued_at = ?12, last_attempt_at = ?13,"
-		" last_success_at = ?14, last_outcome = ?15, last_error = ?16, failures = ?17,"
-		" next_attempt_at = ?18, client_fp = ?19, updated_at = ?20 WHERE account = ?1";
+	        "UPDATE credentials SET token_type = ?2, scope = ?3, access_expires_at = ?4,"
+	        " access_token = CASE WHEN ?5 THEN access_token ELSE ?6 END,"
+	        " access_fp = CASE WHEN ?5 THEN access_fp ELSE ?7 END,"
+	        " refresh_token = CASE WHEN ?8 THEN refresh_token ELSE ?9 END,"
+	        " refresh_fp = CASE WHEN ?8 THEN refresh_fp ELSE ?10 END,"
+	        " refresh_expires_at = ?11, refresh_issued_at = ?12, last_attempt_at = ?13,"
+	        " last_success_at = ?14, last_outcome = ?15, last_error = ?16, failures = ?17,"
+	        " next_attempt_at = ?18, client_fp = ?19, updated_at = ?20 WHERE account = ?1";
 	sqlite3_stmt *st = NULL;
 	token_write at, rt;
 
@@ -323,14 +323,14 @@ static int cred_write_fields(ot_store *s, const ot_credential *c, ot_err *err)
 }
 
 static int lease_write(ot_store *s, const char *account, const char *host, int64_t pid,
-		       int64_t expires, const char *inflight, ot_err *err)
+                       int64_t expires, const char *inflight, ot_err *err)
 {
 	sqlite3_stmt *st = NULL;
 
 	if (stmt_prepare(s,
-			 "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
-			 " lease_expires_at = ?4, inflight_fp = ?5 WHERE account = ?1",
-			 &st, err) < 0)
+	                 "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
+	                 " lease_expires_at = ?4, inflight_fp = ?5 WHERE account = ?1",
+	                 &st, err) < 0)
 		return -1;
 	bind_text(st, 1, account);
 	bind_text(st, 2, host);
@@ -349,8 +349,8 @@ static int cred_insert_empty(ot_store *s, const char *account, ot_err *err)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (stmt_prepare(s, "INSERT OR IGNORE INTO credentials (account) VALUES (?1)", &st,
-			 err) < 0)
+	if (stmt_prepare(s, "INSERT OR IGNORE INTO credentials (account) VALUES (?1)", &st, err) <
+	    0)
 		return -1;
 	bind_text(st, 1, account);
 	return stmt_run(s, st, err);
@@ -364,7 +364,7 @@ int ot_store_put(ot_store *s, const ot_credential *c, ot_err *err)
 		return -1;
 	if (cred_insert_empty(s, c->account, err) < 0 || cred_write_fields(s, c, err) < 0 ||
 	    lease_write(s, c->account, c->lease_host, c->lease_pid, c->lease_expires_at,
-			c->inflight_fp, err) < 0 ||
+	                c->inflight_fp, err) < 0 ||
 	    tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		return -1;
@@ -423,7 +423,7 @@ static void cred_drop_secrets(ot_credential *c)
 }
 
 static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t now,
-			  int64_t seconds, ot_err *err)
+                          int64_t seconds, ot_err *err)
 {
 	lease_state state;
 	int found = cred_load(s, l->account, 1, &l->cred, err);
@@ -443,9 +443,8 @@ static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t 
 	l->granted = true;
 	l->no_credential = !l->cred.has_access_token && !l->cred.has_refresh_token;
 	l->lost_answer = state != LEASE_OURS && l->cred.inflight_fp[0] &&
-			 strcmp(l->cred.inflight_fp, l->cred.refresh_fp) == 0;
-	if (lease_write(s, l->account, h->host, h->pid, now + seconds, l->cred.refresh_fp, err) <
-	    0)
+	                 strcmp(l->cred.inflight_fp, l->cred.refresh_fp) == 0;
+	if (lease_write(s, l->account, h->host, h->pid, now + seconds, l->cred.refresh_fp, err) < 0)
 		return -1;
 	ot_credential_set_str(&l->cred.lease_host, h->host);
 	l->cred.lease_pid = h->pid;
@@ -455,7 +454,7 @@ static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t 
 }
 
 int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_t n, int64_t now,
-			int64_t seconds, ot_err *err)
+                        int64_t seconds, ot_err *err)
 {
 	size_t i;
 
@@ -479,8 +478,8 @@ int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_
 	return 0;
 }
 
-int ot_store_lease_release(ot_store *s, const ot_holder *h, const char *const *accounts,
-			   size_t n, ot_err *err)
+int ot_store_lease_release(ot_store *s, const ot_holder *h, const char *const *accounts, size_t n,
+                           ot_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
@@ -489,10 +488,10 @@ int ot_store_lease_release(ot_store *s, const ot_holder *h, const char *const *a
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (stmt_prepare(s,
-				 "UPDATE credentials SET lease_host = NULL, lease_pid = 0,"
-				 " lease_expires_at = 0, inflight_fp = '' WHERE account = ?1"
-				 " AND lease_host = ?2 AND lease_pid = ?3",
-				 &st, err) < 0)
+		                 "UPDATE credentials SET lease_host = NULL, lease_pid = 0,"
+		                 " lease_expires_at = 0, inflight_fp = '' WHERE account = ?1"
+		                 " AND lease_host = ?2 AND lease_pid = ?3",
+		                 &st, err) < 0)
 			break;
 		bind_text(st, 1, accounts[i]);
 		bind_text(st, 2, h->host);
@@ -531,9 +530,9 @@ static int event_insert(ot_store *s, const ot_event *e, const ot_credential *c, 
 	sqlite3_stmt *st = NULL;
 
 	if (stmt_prepare(s,
-			 "INSERT INTO events (at, account, kind, reason, old_fp, new_fp, actor)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-			 &st, err) < 0)
+	                 "INSERT INTO events (at, account, kind, reason, old_fp, new_fp, actor)"
+	                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	                 &st, err) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, e->at ? e->at : (int64_t)time(NULL));
 	bind_text(st, 2, e->account ? e->account : (c ? c->account : NULL));
@@ -559,8 +558,8 @@ static int lease_held_by(ot_store *s, const ot_holder *h, const char *account, o
 	sqlite3_stmt *st = NULL;
 	int held = 0, rc;
 
-	if (stmt_prepare(s, "SELECT lease_host, lease_pid FROM credentials WHERE account = ?1",
-			 &st, err) < 0)
+	if (stmt_prepare(s, "SELECT lease_host, lease_pid FROM credentials WHERE account = ?1", &st,
+	                 err) < 0)
 		return -1;
 	bind_text(st, 1, account);
 	rc = sqlite3_step(st);
@@ -576,7 +575,7 @@ static int lease_held_by(ot_store *s, const ot_holder *h, const char *account, o
 }
 
 static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, size_t *skipped,
-		      ot_err *err)
+                      ot_err *err)
 {
 	int held;
 
@@ -594,8 +593,8 @@ static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, size_
 	return c->event ? event_insert(s, c->event, c->cred, err) : 0;
 }
 
-int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n,
-		    size_t *skipped, ot_err *err)
+int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n, size_t *skipped,
+                    ot_err *err)
 {
 	size_t skip = 0, i;
 
@@ -631,7 +630,7 @@ static void event_read(sqlite3_stmt *st, ot_event *e)
 }
 
 int ot_store_events(ot_store *s, const char *account, size_t limit, ot_event **out, size_t *n,
-		    ot_err *err)
+                    ot_err *err)
 {
 	sqlite3_stmt *st = NULL;
 	ot_event *list = NULL, *grown;
@@ -640,9 +639,10 @@ int ot_store_events(ot_store *s, const char *account, size_t limit, ot_event **o
 
 	*out = NULL;
 	*n = 0;
-	if (stmt_prepare(s, account ? EVENT_SELECT " WHERE account = ?1" EVENT_ORDER
-				    : EVENT_SELECT EVENT_ORDER,
-			 &st, err) < 0)
+	if (stmt_prepare(s,
+	                 account ? EVENT_SELECT " WHERE account = ?1" EVENT_ORDER
+	                         : EVENT_SELECT EVENT_ORDER,
+	                 &st, err) < 0)
 		return -1;
 	if (account)
 		bind_text(st, 1, account);
@@ -694,16 +694,16 @@ int ot_store_events_prune(ot_store *s, int64_t before, ot_err *err)
 /* --- keepers --- */
 
 int ot_store_keeper_beat(ot_store *s, const ot_holder *h, const char *kind, int64_t started,
-			 int64_t now, ot_err *err)
+                         int64_t now, ot_err *err)
 {
 	sqlite3_stmt *st = NULL;
 
 	if (stmt_prepare(s,
-			 "INSERT INTO keepers (host, pid, kind, started, heartbeat)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (host, pid) DO UPDATE SET"
-			 " kind = excluded.kind, started = excluded.started,"
-			 " heartbeat = excluded.heartbeat",
-			 &st, err) < 0)
+	                 "INSERT INTO keepers (host, pid, kind, started, heartbeat)"
+	                 " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (host, pid) DO UPDATE SET"
+	                 " kind = excluded.kind, started = excluded.started,"
+	                 " heartbeat = excluded.heartbeat",
+	                 &st, err) < 0)
 		return -1;
 	bind_text(st, 1, h->host);
 	sqlite3_bind_int64(st, 2, h->pid);
@@ -734,9 +734,9 @@ int ot_store_keepers(ot_store *s, ot_keeper **out, size_t *n, ot_err *err)
 	*out = NULL;
 	*n = 0;
 	if (stmt_prepare(s,
-			 "SELECT host, pid, kind, started, heartbeat FROM keepers"
-			 " ORDER BY host, pid",
-			 &st, err) < 0)
+	                 "SELECT host, pid, kind, started, heartbeat FROM keepers"
+	                 " ORDER BY host, pid",
+	                 &st, err) < 0)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		grown = array_grow(list, &cap, cnt + 1, sizeof(*list));
@@ -811,9 +811,9 @@ int ot_store_meta_set(ot_store *s, const char *key, const char *value, ot_err *e
 	sqlite3_stmt *st = NULL;
 
 	if (stmt_prepare(s,
-			 "INSERT INTO meta (key, value) VALUES (?1, ?2)"
-			 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-			 &st, err) < 0)
+	                 "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+	                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+	                 &st, err) < 0)
 		return -1;
 	bind_text(st, 1, key);
 	bind_text(st, 2, value ? value : "");

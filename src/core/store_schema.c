@@ -17,36 +17,36 @@
 /* Migration i takes the schema from version i to i + 1: a NULL-terminated list of SQL
  * statements, run with the PRAGMA user_version update in one transaction. */
 static const char *const migrate_0_to_1[] = {
-	"CREATE TABLE credentials ("
-	" account TEXT PRIMARY KEY NOT NULL,"
-	" access_token TEXT, access_fp TEXT NOT NULL DEFAULT '',"
-	" token_type TEXT, scope TEXT, access_expires_at INTEGER NOT NULL DEFAULT 0,"
-	" refresh_token TEXT, refresh_fp TEXT NOT NULL DEFAULT '',"
-	" refresh_expires_at INTEGER NOT NULL DEFAULT 0,"
-	" refresh_issued_at INTEGER NOT NULL DEFAULT 0,"
-	" last_attempt_at INTEGER NOT NULL DEFAULT 0, last_success_at INTEGER NOT NULL DEFAULT 0,"
-	" last_outcome INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
-	" failures INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL DEFAULT 0,"
-	" client_fp TEXT,"
-	" lease_host TEXT, lease_pid INTEGER NOT NULL DEFAULT 0,"
-	" lease_expires_at INTEGER NOT NULL DEFAULT 0, inflight_fp TEXT NOT NULL DEFAULT '',"
-	" updated_at INTEGER NOT NULL DEFAULT 0)",
-	"CREATE TABLE events ("
-	" id INTEGER PRIMARY KEY, at INTEGER NOT NULL, account TEXT, kind TEXT NOT NULL,"
-	" reason TEXT, old_fp TEXT NOT NULL DEFAULT '', new_fp TEXT NOT NULL DEFAULT '',"
-	" actor TEXT)",
-	"CREATE INDEX events_account_at ON events(account, at)",
-	"CREATE INDEX events_at ON events(at)",
-	"CREATE TABLE keepers ("
-	" host TEXT NOT NULL, pid INTEGER NOT NULL, kind TEXT NOT NULL,"
-	" started INTEGER NOT NULL, heartbeat INTEGER NOT NULL, PRIMARY KEY (host, pid))",
-	"CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
-	"INSERT INTO meta (key, value) VALUES ('" STORE_MARK_KEY "', '" STORE_MARK_VALUE "')",
-	NULL,
+        "CREATE TABLE credentials ("
+        " account TEXT PRIMARY KEY NOT NULL,"
+        " access_token TEXT, access_fp TEXT NOT NULL DEFAULT '',"
+        " token_type TEXT, scope TEXT, access_expires_at INTEGER NOT NULL DEFAULT 0,"
+        " refresh_token TEXT, refresh_fp TEXT NOT NULL DEFAULT '',"
+        " refresh_expires_at INTEGER NOT NULL DEFAULT 0,"
+        " refresh_issued_at INTEGER NOT NULL DEFAULT 0,"
+        " last_attempt_at INTEGER NOT NULL DEFAULT 0, last_success_at INTEGER NOT NULL DEFAULT 0,"
+        " last_outcome INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+        " failures INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+        " client_fp TEXT,"
+        " lease_host TEXT, lease_pid INTEGER NOT NULL DEFAULT 0,"
+        " lease_expires_at INTEGER NOT NULL DEFAULT 0, inflight_fp TEXT NOT NULL DEFAULT '',"
+        " updated_at INTEGER NOT NULL DEFAULT 0)",
+        "CREATE TABLE events ("
+        " id INTEGER PRIMARY KEY, at INTEGER NOT NULL, account TEXT, kind TEXT NOT NULL,"
+        " reason TEXT, old_fp TEXT NOT NULL DEFAULT '', new_fp TEXT NOT NULL DEFAULT '',"
+        " actor TEXT)",
+        "CREATE INDEX events_account_at ON events(account, at)",
+        "CREATE INDEX events_at ON events(at)",
+        "CREATE TABLE keepers ("
+        " host TEXT NOT NULL, pid INTEGER NOT NULL, kind TEXT NOT NULL,"
+        " started INTEGER NOT NULL, heartbeat INTEGER NOT NULL, PRIMARY KEY (host, pid))",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
+        "INSERT INTO meta (key, value) VALUES ('" STORE_MARK_KEY "', '" STORE_MARK_VALUE "')",
+        NULL,
 };
 
 static const char *const *const store_migrations[OT_STORE_SCHEMA] = {
-	migrate_0_to_1,
+        migrate_0_to_1,
 };
 
 int store_db_error(const ot_store *s, int rc, ot_err *err)
@@ -55,11 +55,12 @@ int store_db_error(const ot_store *s, int rc, ot_err *err)
 
 	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
 		return ot_err_set(err, "%s: database is locked by another process (waited %d s)",
-				  s->path, STORE_BUSY_MS / 1000);
+		                  s->path, STORE_BUSY_MS / 1000);
 	if (primary == SQLITE_NOTADB)
-		return ot_err_set(err, "%s: not an oauthtop store (not a SQLite database)", s->path);
+		return ot_err_set(err, "%s: not an oauthtop store (not a SQLite database)",
+		                  s->path);
 	return ot_err_set(err, "%s: %s", s->path,
-			  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	                  s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 }
 
 int store_exec(ot_store *s, const char *sql, ot_err *err)
@@ -84,7 +85,7 @@ static int dir_make_parents(const ot_store *s, ot_err *err)
 		*p = '\0';
 		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
 			rc = ot_err_set(err, "%s: cannot create directory %s: %s", s->path, buf,
-					strerror(errno));
+			                strerror(errno));
 		*p = '/';
 	}
 	free(buf);
@@ -112,8 +113,9 @@ static int file_check_mode(const char *file, const struct stat *st, ot_err *err)
 	if (!S_ISREG(st->st_mode))
 		return ot_err_set(err, "%s: not a regular file", file);
 	if (st->st_mode & 077)
-		return ot_err_set(err, "%s: permissions %04o are too open (must be 0600): chmod 600 %s",
-				  file, (unsigned)(st->st_mode & 07777), file);
+		return ot_err_set(err,
+		                  "%s: permissions %04o are too open (must be 0600): chmod 600 %s",
+		                  file, (unsigned)(st->st_mode & 07777), file);
 	return 0;
 }
 
@@ -148,7 +150,7 @@ static int file_check_header(const ot_store *s, ot_err *err)
 	close(fd);
 	if (got != (ssize_t)sizeof(buf) || memcmp(buf, magic, sizeof(buf)) != 0)
 		return ot_err_set(err, "%s: not an oauthtop store (not a SQLite database)",
-				  s->path);
+		                  s->path);
 	return 0;
 }
 
@@ -161,7 +163,7 @@ static int file_check(const ot_store *s, int flags, ot_err *err)
 			return ot_err_set(err, "%s: %s", s->path, strerror(errno));
 		if (flags & OT_STORE_READONLY)
 			return ot_err_set(err, "%s: no store yet (nothing imported or refreshed)",
-					  s->path);
+			                  s->path);
 		if (file_create(s, err) < 0)
 			return -1;
 		if (lstat(s->path, &st) < 0)
@@ -198,8 +200,8 @@ static int schema_has_mark(ot_store *s)
 	sqlite3_stmt *st = NULL;
 	int found = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = '" STORE_MARK_KEY "'",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = '" STORE_MARK_KEY "'", -1,
+	                       &st, NULL) != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return 0;
 	}
@@ -220,23 +222,24 @@ static int schema_check(ot_store *s, int64_t *version, ot_err *err)
 		return -1;
 	if (*version > OT_STORE_SCHEMA)
 		return ot_err_set(err,
-				  "%s: schema version %lld is newer than this oauthtop supports "
-				  "(%d): upgrade oauthtop",
-				  s->path, (long long)*version, OT_STORE_SCHEMA);
+		                  "%s: schema version %lld is newer than this oauthtop supports "
+		                  "(%d): upgrade oauthtop",
+		                  s->path, (long long)*version, OT_STORE_SCHEMA);
 	if (*version == 0) {
 		if (query_int(s, "SELECT count(*) FROM sqlite_master", &tables, err) < 0)
 			return -1;
 		if (tables > 0)
 			return ot_err_set(err,
-					  "%s: not an oauthtop store (a SQLite database with "
-					  "other tables)",
-					  s->path);
+			                  "%s: not an oauthtop store (a SQLite database with "
+			                  "other tables)",
+			                  s->path);
 		return 0;
 	}
 	if (!schema_has_mark(s))
-		return ot_err_set(err, "%s: not an oauthtop store (a SQLite database with "
-				       "other tables)",
-				  s->path);
+		return ot_err_set(err,
+		                  "%s: not an oauthtop store (a SQLite database with "
+		                  "other tables)",
+		                  s->path);
 	return 0;
 }
 
@@ -321,9 +324,9 @@ static int db_setup(ot_store *s, int flags, int64_t version, ot_err *err)
 	if (flags & OT_STORE_READONLY) {
 		if (version < OT_STORE_SCHEMA)
 			return ot_err_set(err,
-					  "%s: schema version %lld needs migrating to %d: open it "
-					  "once without read-only",
-					  s->path, (long long)version, OT_STORE_SCHEMA);
+			                  "%s: schema version %lld needs migrating to %d: open it "
+			                  "once without read-only",
+			                  s->path, (long long)version, OT_STORE_SCHEMA);
 		return 0;
 	}
 	old_mask = umask(077);

@@ -1,20 +1,20 @@
 /* test_store.c - the SQLite credential store: files and modes, refusals, round trips, leases,
  * commits, history, keepers, change detection and metadata. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
-
 #include <fcntl.h>
 #include <ftw.h>
+#include <setjmp.h>
 #include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "oauthtop/store.h"
 
@@ -379,7 +379,7 @@ static void test_refuse_newer_schema(void **state)
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), 0);
 	sqlite3_close(db);
 	expect_open_error(f->path, "schema version 99 is newer than this oauthtop supports (1): "
-				   "upgrade oauthtop");
+	                           "upgrade oauthtop");
 }
 
 static void test_empty_file_initialised(void **state)
@@ -463,7 +463,7 @@ static void test_locked_message(void **state)
 /* --- leases --- */
 
 static void take(ot_store *s, const ot_holder *h, ot_lease *l, size_t n, int64_t now,
-		 int64_t seconds)
+                 int64_t seconds)
 {
 	ot_err err = {{0}};
 
@@ -916,31 +916,31 @@ static void test_delete(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_roundtrip_every_field),
-		T(test_without_secrets),
-		T(test_file_and_dir_modes),
-		T(test_refuse_open_permissions),
-		T(test_refuse_garbage),
-		T(test_refuse_foreign_sqlite),
-		T(test_refuse_newer_schema),
-		T(test_empty_file_initialised),
-		T(test_readonly_open),
-		T(test_locked_message),
-		T(test_lease_grant_and_relet),
-		T(test_lease_no_credential_creates_row),
-		T(test_lease_live_holders_refused),
-		T(test_lease_dead_holder_lapses),
-		T(test_lease_expired_lapses_and_lost_answer),
-		T(test_lease_batch_and_release),
-		T(test_commit_by_holder),
-		T(test_commit_by_non_holder_skipped),
-		T(test_commit_keep_lease_and_token_guard),
-		T(test_events_order_limit_prune),
-		T(test_keepers),
-		T(test_version_changes),
-		T(test_meta),
-		T(test_pid_alive),
-		T(test_delete),
+	        T(test_roundtrip_every_field),
+	        T(test_without_secrets),
+	        T(test_file_and_dir_modes),
+	        T(test_refuse_open_permissions),
+	        T(test_refuse_garbage),
+	        T(test_refuse_foreign_sqlite),
+	        T(test_refuse_newer_schema),
+	        T(test_empty_file_initialised),
+	        T(test_readonly_open),
+	        T(test_locked_message),
+	        T(test_lease_grant_and_relet),
+	        T(test_lease_no_credential_creates_row),
+	        T(test_lease_live_holders_refused),
+	        T(test_lease_dead_holder_lapses),
+	        T(test_lease_expired_lapses_and_lost_answer),
+	        T(test_lease_batch_and_release),
+	        T(test_commit_by_holder),
+	        T(test_commit_by_non_holder_skipped),
+	        T(test_commit_keep_lease_and_token_guard),
+	        T(test_events_order_limit_prune),
+	        T(test_keepers),
+	        T(test_version_changes),
+	        T(test_meta),
+	        T(test_pid_alive),
+	        T(test_delete),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
