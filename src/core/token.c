@@ -921,5 +921,7 @@ int64_t ot_backoff_delay(int failures, int64_t base, int64_t max, double rnd)
 	if (rnd > 1.0)
 		rnd = 1.0;
 	j = (double)d * (0.5 + 0.5 * rnd);
+	if (j >= (double)d) /* also keeps the conversion in range near INT64_MAX */
+		return d;
 	return j < 1.0 ? 1 : (int64_t)j;
 }
