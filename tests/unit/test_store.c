@@ -300,6 +300,7 @@ static void test_file_and_dir_modes(void **state)
 static void test_refuse_open_permissions(void **state)
 {
 	fixture *f = *state;
+	char wal[160];
 
 	f->s = open_ok(f->path);
 	ot_store_close(f->s);
@@ -309,6 +310,12 @@ static void test_refuse_open_permissions(void **state)
 	assert_int_equal(chmod(f->path, 0640), 0);
 	expect_open_error(f->path, "permissions 0640 are too open");
 	assert_int_equal(chmod(f->path, 0600), 0);
+
+	/* the write-ahead log holds the same secrets: a readable one is refused too */
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	write_file(wal, "", 0, 0644);
+	expect_open_error(f->path, "-wal: permissions 0644 are too open");
+	assert_int_equal(chmod(wal, 0600), 0);
 	f->s = open_ok(f->path);
 }
 
