@@ -21,6 +21,9 @@ want_cmd tmux tmux
 want_cmd openssl openssl
 want_cmd curl curl
 want_cmd jq jq
+want_cmd groff groff-base
+want_cmd promtool prometheus
+want_cmd valgrind valgrind
 [ -z "$need" ] && exit 0
 echo "make deps: installing:$need"
 SUDO=""
