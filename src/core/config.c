@@ -1032,7 +1032,8 @@ ot_config *ot_config_parse(const char *text, size_t len, const char *path, ot_er
 	if (path && stat(path, &st) == 0)
 		mode = (long)st.st_mode;
 	copy = cfg_calloc(len + 1, 1);
-	memcpy(copy, text, len);
+	if (len)
+		memcpy(copy, text, len);
 	cfg = cfg_parse_text(copy, len, path, mode, err);
 	ot_wipe(copy, len);
 	free(copy);

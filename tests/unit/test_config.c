@@ -1,10 +1,10 @@
 /* test_config.c - the configuration: every key and default, every error message with its key
  * path, the lookup order, secrets and their permission checks, URL rules, fingerprints. */
+#include <cmocka.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <fcntl.h>
 #include <limits.h>
@@ -38,7 +38,7 @@ static const char *J(const char *s)
 }
 
 #define PROV                                                                                       \
-	"'providers':{'acme':{'token_url':'https://idp.example/token','client_id':'cid',"         \
+	"'providers':{'acme':{'token_url':'https://idp.example/token','client_id':'cid',"          \
 	"'client_secret_env':'OT_CFG_SECRET'}}"
 #define ACC(n) "{'name':'" n "','provider':'acme'}"
 
@@ -134,27 +134,29 @@ static void test_full_config(void **state)
 	(void)state;
 	write_file(T(sec, sizeof(sec), "secret.txt"), SECRET "\n", 0600);
 	write_file(T(ca, sizeof(ca), "ca.pem"), "x", 0644);
-	cfg = parse(J("{'window':600,'reauth_warning':86400,'store':'/var/lib/ot/ot.db',"
-		      "'concurrency':4,'min_interval':10,'backoff':{'base':5,'max':600},"
-		      "'lease_seconds':90,'timeouts':{'connect':3,'total':20},'history_days':30,"
-		      "'theme':'mono','hooks':{'reauth':'/bin/r','failing':'/bin/f',"
-		      "'recovered':'/bin/ok'},"
-		      "'providers':{'acme':{'token_url':'https://idp.example/token',"
-		      "'issuer':'https://idp.example','client_id':'cid',"
-		      "'client_secret_file':'secret.txt','auth_method':'client_secret_post',"
-		      "'scope':'openid offline_access','extra_params':{'audience':'api','resource':''},"
-		      "'default_expires_in':3600,'refresh_token_lifetime':7776000,"
-		      "'max_concurrency':2,'ca_file':'ca.pem',"
-		      "'device_authorization_url':'https://idp.example/device',"
-		      "'authorization_url':'https://idp.example/auth',"
-		      "'revocation_url':'https://idp.example/revoke',"
-		      "'introspection_url':'http://127.0.0.1:9/introspect','redirect_port':8765},"
-		      "'pub':{'issuer':'http://localhost:8080','client_id':'p','auth_method':'none'}},"
-		      "'accounts':[{'name':'billing-api','provider':'acme','grant':'client_credentials',"
-		      "'scope':'read','window':60,'endpoint':'https://api.example/v1',"
-		      "'enabled':false},{'name':'a.b_C-9','provider':'pub'},"
-		      "{'name':'noscope','provider':'acme','scope':''}]}"),
-		    &err);
+	cfg = parse(
+	        J("{'window':600,'reauth_warning':86400,'store':'/var/lib/ot/ot.db',"
+	          "'concurrency':4,'min_interval':10,'backoff':{'base':5,'max':600},"
+	          "'lease_seconds':90,'timeouts':{'connect':3,'total':20},'history_days':30,"
+	          "'theme':'mono','hooks':{'reauth':'/bin/r','failing':'/bin/f',"
+	          "'recovered':'/bin/ok'},"
+	          "'providers':{'acme':{'token_url':'https://idp.example/token',"
+	          "'issuer':'https://idp.example','client_id':'cid',"
+	          "'client_secret_file':'secret.txt','auth_method':'client_secret_post',"
+	          "'scope':'openid offline_access','extra_params':{'audience':'api','resource':''},"
+	          "'default_expires_in':3600,'refresh_token_lifetime':7776000,"
+	          "'max_concurrency':2,'ca_file':'ca.pem',"
+	          "'device_authorization_url':'https://idp.example/device',"
+	          "'authorization_url':'https://idp.example/auth',"
+	          "'revocation_url':'https://idp.example/revoke',"
+	          "'introspection_url':'http://127.0.0.1:9/introspect','redirect_port':8765},"
+	          "'pub':{'issuer':'http://localhost:8080','client_id':'p','auth_method':'none'}},"
+	          "'accounts':[{'name':'billing-api','provider':'acme','grant':'client_credentials'"
+	          ","
+	          "'scope':'read','window':60,'endpoint':'https://api.example/v1',"
+	          "'enabled':false},{'name':'a.b_C-9','provider':'pub'},"
+	          "{'name':'noscope','provider':'acme','scope':''}]}"),
+	        &err);
 	assert_non_null(cfg);
 	s = ot_config_settings(cfg);
 	assert_string_equal(s->path, "cfg.json");
@@ -249,7 +251,7 @@ static void test_defaults(void **state)
 	assert_int_equal(s->window, 300);
 	assert_int_equal(s->reauth_warning, 604800);
 	assert_string_equal(s->store_path,
-			    T(want, sizeof(want), ".local/state/oauthtop/oauthtop.db"));
+	                    T(want, sizeof(want), ".local/state/oauthtop/oauthtop.db"));
 	assert_int_equal(s->concurrency, 32);
 	assert_int_equal(s->min_interval, 30);
 	assert_int_equal(s->backoff_base, 30);
@@ -278,9 +280,9 @@ static void test_defaults(void **state)
 	assert_null(ot_config_find_account(cfg, "x"));
 	ot_config_free(cfg);
 	cfg = parse(J("{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
-		      "'client_secret_env':'OT_CFG_SECRET','scope':'s1'}},'accounts':[" ACC(
-			      "x") "],'hooks':{'reauth':''}}"),
-		    &err);
+	              "'client_secret_env':'OT_CFG_SECRET','scope':'s1'}},'accounts':[" ACC(
+	                      "x") "],'hooks':{'reauth':''}}"),
+	            &err);
 	assert_non_null(cfg);
 	assert_string_equal(ot_config_account(cfg, 0)->scope, "s1");
 	assert_null(ot_config_settings(cfg)->hook_reauth);
@@ -308,24 +310,24 @@ static void test_store_path(void **state)
 	setenv("XDG_STATE_HOME", "rel", 1);
 	cfg = parse("{}", &err);
 	assert_string_equal(ot_config_settings(cfg)->store_path,
-			    T(want, sizeof(want), ".local/state/oauthtop/oauthtop.db"));
+	                    T(want, sizeof(want), ".local/state/oauthtop/oauthtop.db"));
 	ot_config_free(cfg);
 
 	/* Relative paths are relative to the configuration file's directory, not the cwd. */
 	assert_int_equal(mkdir(T(dir, sizeof(dir), "etc"), 0700), 0);
 	write_file(T(file, sizeof(file), "etc/secret"), SECRET "\r\n", 0400);
 	write_file(T(file, sizeof(file), "etc/cfg.json"),
-		   J("{'store':'data/ot.db','providers':{'a':{'token_url':'https://i/t',"
-		     "'client_id':'c','client_secret_file':'secret','ca_file':'../ca.pem'}}}"),
-		   0600);
+	           J("{'store':'data/ot.db','providers':{'a':{'token_url':'https://i/t',"
+	             "'client_id':'c','client_secret_file':'secret','ca_file':'../ca.pem'}}}"),
+	           0600);
 	cfg = ot_config_load(file, &err);
 	assert_non_null(cfg);
 	assert_string_equal(ot_config_settings(cfg)->path, file);
 	assert_string_equal(ot_config_settings(cfg)->store_path,
-			    T(want, sizeof(want), "etc/data/ot.db"));
+	                    T(want, sizeof(want), "etc/data/ot.db"));
 	assert_string_equal(ot_config_provider(cfg, 0)->client_secret, SECRET);
 	assert_string_equal(ot_config_provider(cfg, 0)->ca_file,
-			    T(want, sizeof(want), "etc/../ca.pem"));
+	                    T(want, sizeof(want), "etc/../ca.pem"));
 	ot_config_free(cfg);
 
 	/* The same through a relative path to the file, and "~/". */
@@ -333,7 +335,7 @@ static void test_store_path(void **state)
 	cfg = ot_config_load("etc/cfg.json", &err);
 	assert_non_null(cfg);
 	assert_string_equal(ot_config_settings(cfg)->store_path,
-			    T(want, sizeof(want), "etc/data/ot.db"));
+	                    T(want, sizeof(want), "etc/data/ot.db"));
 	ot_config_free(cfg);
 	cfg = parse(J("{'store':'~/s/ot.db'}"), &err);
 	assert_string_equal(ot_config_settings(cfg)->store_path, T(want, sizeof(want), "s/ot.db"));
@@ -345,126 +347,138 @@ static void test_errors(void **state)
 	static const struct {
 		const char *json, *msg;
 	} cases[] = {
-		{"{'accounts':[" ACC("a") "," ACC("b") "," ACC("c") ",{'name':'d','provder':'acme'}],"
-		 PROV "}",
-		 "cfg.json: accounts[3].provder: unknown key"},
-		{"{" PROV ",'accounts':[" ACC("a") "," ACC("b") ",{'name':'c','provider':'acmee'}]}",
-		 "cfg.json: accounts[2].provider: no provider named \"acmee\""},
-		{"{'window':0}", "cfg.json: window: must be a number of seconds > 0"},
-		{"{'window':-5}", "cfg.json: window: must be a number of seconds > 0"},
-		{"{'window':'300'}", "cfg.json: window: must be a number"},
-		{"{'window':1.5}", "cfg.json: window: must be a whole number"},
-		{"{'window':1e300}", "cfg.json: window: must be at most 315360000"},
-		{"{" PROV ",'accounts':[" ACC("x") "," ACC("x") "]}",
-		 "cfg.json: accounts[1].name: duplicate account name \"x\""},
-		{"{" PROV ",'accounts':[" ACC("y") "," ACC("x") "," ACC("z") "," ACC("x") "," ACC(
-			 "y") "]}",
-		 "cfg.json: accounts[3].name: duplicate account name \"x\""},
-		{"{" PROV ",'accounts':[" ACC("bad name!") "]}",
-		 "cfg.json: accounts[0].name: \"bad name!\" must match [A-Za-z0-9._-]+"},
-		{"{" PROV ",'accounts':[" ACC("") "]}",
-		 "cfg.json: accounts[0].name: must not be empty"},
-		{"{" PROV ",'accounts':[{'provider':'acme'}]}", "cfg.json: accounts[0].name: required"},
-		{"{" PROV ",'accounts':[{'name':'x'}]}", "cfg.json: accounts[0].provider: required"},
-		{"{" PROV ",'accounts':[{'name':7,'provider':'acme'}]}",
-		 "cfg.json: accounts[0].name: must be a string"},
-		{"{" PROV ",'accounts':[" ACC("ok") ",[]]}", "cfg.json: accounts[1]: must be an object"},
-		{"{'accounts':{}}", "cfg.json: accounts: must be an array"},
-		{"{'providers':[]}", "cfg.json: providers: must be an object"},
-		{"{'providers':{'acme':'x'}}", "cfg.json: providers.acme: must be an object"},
-		{"[]", "cfg.json: the top level must be a JSON object"},
-		{"{'providers':{'acme':{'token_url':'http://idp.example/token','client_id':'c'}}}",
-		 "cfg.json: providers.acme.token_url: http:// is allowed only for loopback hosts "
-		 "(127.0.0.0/8, ::1, localhost)"},
-		{"{'providers':{'acme':{'issuer':'ftp://idp','client_id':'c'}}}",
-		 "cfg.json: providers.acme.issuer: must be an https:// URL"},
-		{"{'providers':{'acme':{'client_id':'c','auth_method':'none'}}}",
-		 "cfg.json: providers.acme: token_url or issuer is required"},
-		{"{'providers':{'acme':{'token_url':'https://i/t'}}}",
-		 "cfg.json: providers.acme.client_id: required"},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':''}}}",
-		 "cfg.json: providers.acme.client_id: must not be empty"},
-		{"{'timeouts':{'connect':'10'}}", "cfg.json: timeouts.connect: must be a number"},
-		{"{'timeouts':{'total':0}}", "cfg.json: timeouts.total: must be a number of seconds > 0"},
-		{"{'windw':300}", "cfg.json: windw: unknown key"},
-		{"{'backoff':{'bsae':1}}", "cfg.json: backoff.bsae: unknown key"},
-		{"{'backoff':3}", "cfg.json: backoff: must be an object"},
-		{"{'timeouts':{'conect':1}}", "cfg.json: timeouts.conect: unknown key"},
-		{"{'hooks':{'reauht':'x'}}", "cfg.json: hooks.reauht: unknown key"},
-		{"{'hooks':{'reauth':['x']}}", "cfg.json: hooks.reauth: must be a string"},
-		{"{'providers':{'acme':{'tokenurl':'https://i/t'}}}",
-		 "cfg.json: providers.acme.tokenurl: unknown key"},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
-		 "'none','extra_params':{'audience':1}}}}",
-		 "cfg.json: providers.acme.extra_params.audience: must be a string"},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
-		 "'none','extra_params':{'grant_type':'password'}}}}",
-		 "cfg.json: providers.acme.extra_params.grant_type: reserved: oauthtop sets this "
-		 "parameter"},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
-		 "'basic'}}}",
-		 "cfg.json: providers.acme.auth_method: must be client_secret_basic, "
-		 "client_secret_post or none"},
-		{"{" PROV ",'accounts':[{'name':'x','provider':'acme','grant':'password'}]}",
-		 "cfg.json: accounts[0].grant: must be refresh_token or client_credentials"},
-		{"{'providers':{'p':{'token_url':'https://i/t','client_id':'c','auth_method':'none'}},"
-		 "'accounts':[{'name':'x','provider':'p','grant':'client_credentials'}]}",
-		 "cfg.json: accounts[0].grant: client_credentials needs a provider with a client "
-		 "secret"},
-		{"{'concurrency':0}", "cfg.json: concurrency: must be an integer >= 1"},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
-		 "'none','max_concurrency':0}}}",
-		 "cfg.json: providers.acme.max_concurrency: must be an integer >= 1"},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
-		 "'none','redirect_port':70000}}}",
-		 "cfg.json: providers.acme.redirect_port: must be at most 65535"},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
-		 "'none','default_expires_in':-1}}}",
-		 "cfg.json: providers.acme.default_expires_in: must be a number of seconds >= 0"},
-		{"{'lease_seconds':30}",
-		 "cfg.json: lease_seconds: must be greater than timeouts.total (30 seconds)"},
-		{"{'timeouts':{'total':200}}",
-		 "cfg.json: lease_seconds: must be greater than timeouts.total (200 seconds)"},
-		{"{'backoff':{'base':60,'max':30}}", "cfg.json: backoff.max: must be >= backoff.base (60)"},
-		{"{'history_days':0}", "cfg.json: history_days: must be a number of days > 0"},
-		{"{'min_interval':-1}", "cfg.json: min_interval: must be a number of seconds >= 0"},
-		{"{'theme':''}", "cfg.json: theme: must not be empty"},
-		{"{'store':3}", "cfg.json: store: must be a string"},
-		{"{" PROV ",'accounts':[{'name':'x','provider':'acme','enabled':'yes'}]}",
-		 "cfg.json: accounts[0].enabled: must be true or false"},
-		{"{" PROV ",'accounts':[{'name':'x','provider':'acme','window':0}]}",
-		 "cfg.json: accounts[0].window: must be a number of seconds > 0"},
-		{"{" PROV ",'accounts':[{'name':'x','provider':'acme','endpoint':'http://api.example'}]}",
-		 "cfg.json: accounts[0].endpoint: http:// is allowed only for loopback hosts "
-		 "(127.0.0.0/8, ::1, localhost)"},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
-		 "'none','revocation_url':'http://localhost.evil.com/r'}}}",
-		 "cfg.json: providers.acme.revocation_url: http:// is allowed only for loopback hosts "
-		 "(127.0.0.0/8, ::1, localhost)"},
-		{"{'window':1,'window':2}", "cfg.json: window: duplicate key"},
-		{"{'providers':{'a':{'client_id':'c','client_id':'d'}}}",
-		 "cfg.json: providers.a.client_id: duplicate key"},
-		{"{'providers':{'bad name!':{}}}",
-		 "cfg.json: providers: provider name \"bad name!\" must match [A-Za-z0-9._-]+"},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c'}}}",
-		 "cfg.json: providers.acme: client_secret_basic needs a client secret "
-		 "(client_secret_file, client_secret_env or client_secret); a public client needs "
-		 "\"auth_method\": \"none\""},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
-		 "'client_secret_env':'OT_CFG_SECRET','client_secret_file':'/x'}}}",
-		 "cfg.json: providers.acme: use only one of client_secret_file, client_secret_env and "
-		 "client_secret"},
-		{"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
-		 "'client_secret_env':'OT_CFG_MISSING'}}}",
-		 "cfg.json: providers.acme.client_secret_env: environment variable OT_CFG_MISSING is "
-		 "not set"},
-		{"", "cfg.json: empty file: expected a JSON object"},
-		{" \n", "cfg.json: empty file: expected a JSON object"},
-		{"{\n  'window': 300,\n  'x': 1\n  'y': 2\n}\n",
-		 "cfg.json: line 4: invalid JSON near \"\"y\": 2\""},
-		{"{\n  'window': 300,\n  'x': 1,\n}\n", "cfg.json: line 4: invalid JSON near \"}\""},
-		{"{\n  'window': 300\n", "cfg.json: line 3: invalid JSON: unexpected end of file"},
-		{"{'window': 300} x", "cfg.json: line 1: invalid JSON near \"x\""},
+	        {"{'accounts':[" ACC("a") "," ACC("b") "," ACC(
+	                 "c") ",{'name':'d','provder':'acme'}]," PROV "}",
+	         "cfg.json: accounts[3].provder: unknown key"},
+	        {"{" PROV
+	         ",'accounts':[" ACC("a") "," ACC("b") ",{'name':'c','provider':'acmee'}]}",
+	         "cfg.json: accounts[2].provider: no provider named \"acmee\""},
+	        {"{'window':0}", "cfg.json: window: must be a number of seconds > 0"},
+	        {"{'window':-5}", "cfg.json: window: must be a number of seconds > 0"},
+	        {"{'window':'300'}", "cfg.json: window: must be a number"},
+	        {"{'window':1.5}", "cfg.json: window: must be a whole number"},
+	        {"{'window':1e300}", "cfg.json: window: must be at most 315360000"},
+	        {"{" PROV ",'accounts':[" ACC("x") "," ACC("x") "]}",
+	         "cfg.json: accounts[1].name: duplicate account name \"x\""},
+	        {"{" PROV
+	         ",'accounts':[" ACC("y") "," ACC("x") "," ACC("z") "," ACC("x") "," ACC("y") "]}",
+	         "cfg.json: accounts[3].name: duplicate account name \"x\""},
+	        {"{" PROV ",'accounts':[" ACC("bad name!") "]}",
+	         "cfg.json: accounts[0].name: \"bad name!\" must match [A-Za-z0-9._-]+"},
+	        {"{" PROV ",'accounts':[" ACC("") "]}",
+	         "cfg.json: accounts[0].name: must not be empty"},
+	        {"{" PROV ",'accounts':[{'provider':'acme'}]}",
+	         "cfg.json: accounts[0].name: required"},
+	        {"{" PROV ",'accounts':[{'name':'x'}]}",
+	         "cfg.json: accounts[0].provider: required"},
+	        {"{" PROV ",'accounts':[{'name':7,'provider':'acme'}]}",
+	         "cfg.json: accounts[0].name: must be a string"},
+	        {"{" PROV ",'accounts':[" ACC("ok") ",[]]}",
+	         "cfg.json: accounts[1]: must be an object"},
+	        {"{'accounts':{}}", "cfg.json: accounts: must be an array"},
+	        {"{'providers':[]}", "cfg.json: providers: must be an object"},
+	        {"{'providers':{'acme':'x'}}", "cfg.json: providers.acme: must be an object"},
+	        {"[]", "cfg.json: the top level must be a JSON object"},
+	        {"{'providers':{'acme':{'token_url':'http://idp.example/token','client_id':'c'}}}",
+	         "cfg.json: providers.acme.token_url: http:// is allowed only for loopback hosts "
+	         "(127.0.0.0/8, ::1, localhost)"},
+	        {"{'providers':{'acme':{'issuer':'ftp://idp','client_id':'c'}}}",
+	         "cfg.json: providers.acme.issuer: must be an https:// URL"},
+	        {"{'providers':{'acme':{'client_id':'c','auth_method':'none'}}}",
+	         "cfg.json: providers.acme: token_url or issuer is required"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t'}}}",
+	         "cfg.json: providers.acme.client_id: required"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':''}}}",
+	         "cfg.json: providers.acme.client_id: must not be empty"},
+	        {"{'timeouts':{'connect':'10'}}", "cfg.json: timeouts.connect: must be a number"},
+	        {"{'timeouts':{'total':0}}",
+	         "cfg.json: timeouts.total: must be a number of seconds > 0"},
+	        {"{'windw':300}", "cfg.json: windw: unknown key"},
+	        {"{'backoff':{'bsae':1}}", "cfg.json: backoff.bsae: unknown key"},
+	        {"{'backoff':3}", "cfg.json: backoff: must be an object"},
+	        {"{'timeouts':{'conect':1}}", "cfg.json: timeouts.conect: unknown key"},
+	        {"{'hooks':{'reauht':'x'}}", "cfg.json: hooks.reauht: unknown key"},
+	        {"{'hooks':{'reauth':['x']}}", "cfg.json: hooks.reauth: must be a string"},
+	        {"{'providers':{'acme':{'tokenurl':'https://i/t'}}}",
+	         "cfg.json: providers.acme.tokenurl: unknown key"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
+	         "'none','extra_params':{'audience':1}}}}",
+	         "cfg.json: providers.acme.extra_params.audience: must be a string"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
+	         "'none','extra_params':{'grant_type':'password'}}}}",
+	         "cfg.json: providers.acme.extra_params.grant_type: reserved: oauthtop sets this "
+	         "parameter"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
+	         "'basic'}}}",
+	         "cfg.json: providers.acme.auth_method: must be client_secret_basic, "
+	         "client_secret_post or none"},
+	        {"{" PROV ",'accounts':[{'name':'x','provider':'acme','grant':'password'}]}",
+	         "cfg.json: accounts[0].grant: must be refresh_token or client_credentials"},
+	        {"{'providers':{'p':{'token_url':'https://i/"
+	         "t','client_id':'c','auth_method':'none'}},"
+	         "'accounts':[{'name':'x','provider':'p','grant':'client_credentials'}]}",
+	         "cfg.json: accounts[0].grant: client_credentials needs a provider with a client "
+	         "secret"},
+	        {"{'concurrency':0}", "cfg.json: concurrency: must be an integer >= 1"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
+	         "'none','max_concurrency':0}}}",
+	         "cfg.json: providers.acme.max_concurrency: must be an integer >= 1"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
+	         "'none','redirect_port':70000}}}",
+	         "cfg.json: providers.acme.redirect_port: must be at most 65535"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
+	         "'none','default_expires_in':-1}}}",
+	         "cfg.json: providers.acme.default_expires_in: must be a number of seconds >= 0"},
+	        {"{'lease_seconds':30}",
+	         "cfg.json: lease_seconds: must be greater than timeouts.total (30 seconds)"},
+	        {"{'timeouts':{'total':200}}",
+	         "cfg.json: lease_seconds: must be greater than timeouts.total (200 seconds)"},
+	        {"{'backoff':{'base':60,'max':30}}",
+	         "cfg.json: backoff.max: must be >= backoff.base (60)"},
+	        {"{'history_days':0}", "cfg.json: history_days: must be a number of days > 0"},
+	        {"{'min_interval':-1}", "cfg.json: min_interval: must be a number of seconds >= 0"},
+	        {"{'theme':''}", "cfg.json: theme: must not be empty"},
+	        {"{'store':3}", "cfg.json: store: must be a string"},
+	        {"{" PROV ",'accounts':[{'name':'x','provider':'acme','enabled':'yes'}]}",
+	         "cfg.json: accounts[0].enabled: must be true or false"},
+	        {"{" PROV ",'accounts':[{'name':'x','provider':'acme','window':0}]}",
+	         "cfg.json: accounts[0].window: must be a number of seconds > 0"},
+	        {"{" PROV
+	         ",'accounts':[{'name':'x','provider':'acme','endpoint':'http://api.example'}]}",
+	         "cfg.json: accounts[0].endpoint: http:// is allowed only for loopback hosts "
+	         "(127.0.0.0/8, ::1, localhost)"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c','auth_method':"
+	         "'none','revocation_url':'http://localhost.evil.com/r'}}}",
+	         "cfg.json: providers.acme.revocation_url: http:// is allowed only for loopback "
+	         "hosts "
+	         "(127.0.0.0/8, ::1, localhost)"},
+	        {"{'window':1,'window':2}", "cfg.json: window: duplicate key"},
+	        {"{'providers':{'a':{'client_id':'c','client_id':'d'}}}",
+	         "cfg.json: providers.a.client_id: duplicate key"},
+	        {"{'providers':{'bad name!':{}}}",
+	         "cfg.json: providers: provider name \"bad name!\" must match [A-Za-z0-9._-]+"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c'}}}",
+	         "cfg.json: providers.acme: client_secret_basic needs a client secret "
+	         "(client_secret_file, client_secret_env or client_secret); a public client needs "
+	         "\"auth_method\": \"none\""},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
+	         "'client_secret_env':'OT_CFG_SECRET','client_secret_file':'/x'}}}",
+	         "cfg.json: providers.acme: use only one of client_secret_file, client_secret_env "
+	         "and "
+	         "client_secret"},
+	        {"{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
+	         "'client_secret_env':'OT_CFG_MISSING'}}}",
+	         "cfg.json: providers.acme.client_secret_env: environment variable OT_CFG_MISSING "
+	         "is "
+	         "not set"},
+	        {"", "cfg.json: empty file: expected a JSON object"},
+	        {" \n", "cfg.json: empty file: expected a JSON object"},
+	        {"{\n  'window': 300,\n  'x': 1\n  'y': 2\n}\n",
+	         "cfg.json: line 4: invalid JSON near \"\"y\": 2\""},
+	        {"{\n  'window': 300,\n  'x': 1,\n}\n",
+	         "cfg.json: line 4: invalid JSON near \"}\""},
+	        {"{\n  'window': 300\n", "cfg.json: line 3: invalid JSON: unexpected end of file"},
+	        {"{'window': 300} x", "cfg.json: line 1: invalid JSON near \"x\""},
 	};
 	size_t i;
 
@@ -483,20 +497,21 @@ static void test_name_limits(void **state)
 	memset(name, 'n', 128);
 	name[128] = '\0';
 	snprintf(json, sizeof(json), "{" PROV ",'accounts':[{'name':'%s','provider':'acme'}]}",
-		 name);
+	         name);
 	cfg = parse(J(json), &err);
 	assert_non_null(cfg);
 	assert_non_null(ot_config_find_account(cfg, name));
 	ot_config_free(cfg);
 	strcat(name, "n");
 	snprintf(json, sizeof(json), "{" PROV ",'accounts':[{'name':'%s','provider':'acme'}]}",
-		 name);
+	         name);
 	assert_null(parse(J(json), &err));
 	expect_in(err.msg, "cfg.json: accounts[0].name: ", "longer than 128 characters", NULL);
 
 	/* Control characters in a name never reach the message as such. */
 	assert_null(parse(J("{" PROV ",'accounts':[" ACC("a\\nb") "]}"), &err));
-	assert_string_equal(err.msg, "cfg.json: accounts[0].name: \"a?b\" must match [A-Za-z0-9._-]+");
+	assert_string_equal(err.msg,
+	                    "cfg.json: accounts[0].name: \"a?b\" must match [A-Za-z0-9._-]+");
 }
 
 static void test_many_accounts(void **state)
@@ -511,8 +526,8 @@ static void test_many_accounts(void **state)
 	n += (size_t)snprintf(json + n, sizeof(json) - n, "{" PROV ",'accounts':[");
 	for (i = 0; i < 200; i++)
 		n += (size_t)snprintf(json + n, sizeof(json) - n,
-				      "%s{'name':'acct-%03zu','provider':'acme'}", i ? "," : "",
-				      (i * 37) % 200);
+		                      "%s{'name':'acct-%03zu','provider':'acme'}", i ? "," : "",
+		                      (i * 37) % 200);
 	snprintf(json + n, sizeof(json) - n, "]}");
 	cfg = parse(J(json), &err);
 	assert_non_null(cfg);
@@ -526,7 +541,7 @@ static void test_many_accounts(void **state)
 		assert_string_equal(a->name, name);
 		/* order of the file is kept */
 		assert_string_equal(ot_config_account(cfg, i)->name + 5,
-				    (snprintf(name, sizeof(name), "%03zu", (i * 37) % 200), name));
+		                    (snprintf(name, sizeof(name), "%03zu", (i * 37) % 200), name));
 	}
 	assert_null(ot_config_find_account(cfg, "acct-200"));
 	assert_null(ot_config_find_account(cfg, ""));
@@ -620,8 +635,8 @@ static void test_secret_file(void **state)
 	T(cfgp, sizeof(cfgp), "cfg.json");
 	T(sec, sizeof(sec), "secret");
 	snprintf(json, sizeof(json),
-		 "{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
-		 "'client_secret_file':'secret'}}}");
+	         "{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
+	         "'client_secret_file':'secret'}}}");
 	write_file(cfgp, J(json), 0644);
 
 	write_file(sec, SECRET "\n\n", 0600);
@@ -633,7 +648,7 @@ static void test_secret_file(void **state)
 	write_file(sec, SECRET "\n", 0640); /* group-readable */
 	assert_null(ot_config_load(cfgp, &err));
 	expect_in(err.msg, "cfg.json: providers.acme.client_secret_file: ", sec,
-		  "readable by group or others", "chmod 600", NULL);
+	          "readable by group or others", "chmod 600", NULL);
 	write_file(sec, SECRET "\n", 0604); /* world-readable */
 	assert_null(ot_config_load(cfgp, &err));
 	expect_in(err.msg, "providers.acme.client_secret_file: ", "0604", NULL);
@@ -645,8 +660,8 @@ static void test_secret_file(void **state)
 	unlink(sec);
 	assert_null(ot_config_load(cfgp, &err));
 	snprintf(json, sizeof(json),
-		 "%s: providers.acme.client_secret_file: cannot read %s: No such file or directory",
-		 cfgp, sec);
+	         "%s: providers.acme.client_secret_file: cannot read %s: No such file or directory",
+	         cfgp, sec);
 	assert_string_equal(err.msg, json);
 }
 
@@ -656,14 +671,14 @@ static void test_secret_env_and_inline(void **state)
 	ot_err err = {{0}};
 	ot_config *cfg;
 	const char *inl = "{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
-			  "'client_secret':'" SECRET "'}}}";
+	                  "'client_secret':'" SECRET "'}}}";
 
 	(void)state;
 	setenv("OT_CFG_EMPTY", "", 1);
 	expect_error(J("{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
-		       "'client_secret_env':'OT_CFG_EMPTY'}}}"),
-		     "cfg.json: providers.acme.client_secret_env: environment variable "
-		     "OT_CFG_EMPTY is empty");
+	               "'client_secret_env':'OT_CFG_EMPTY'}}}"),
+	             "cfg.json: providers.acme.client_secret_env: environment variable "
+	             "OT_CFG_EMPTY is empty");
 
 	/* Inline: fine in a 0600 file, refused in a group- or world-readable one. */
 	T(cfgp, sizeof(cfgp), "inline.json");
@@ -675,7 +690,7 @@ static void test_secret_env_and_inline(void **state)
 	write_file(cfgp, J(inl), 0640);
 	assert_null(ot_config_load(cfgp, &err));
 	expect_in(err.msg, "inline.json: providers.acme.client_secret: refused", "chmod 600",
-		  "client_secret_file", NULL);
+	          "client_secret_file", NULL);
 	write_file(cfgp, J(inl), 0644);
 	assert_null(ot_config_load(cfgp, &err));
 	expect_in(err.msg, "providers.acme.client_secret: refused", NULL);
@@ -688,16 +703,16 @@ static void test_secret_env_and_inline(void **state)
 
 	/* A JSON error next to a secret does not quote the text. */
 	expect_error(J("{'providers':{'acme':{'client_secret':'" SECRET "}}}"),
-		     "cfg.json: line 1: invalid JSON (near a secret, not shown)");
+	             "cfg.json: line 1: invalid JSON (near a secret, not shown)");
 	expect_error(J("{'providers':{'acme':{'client_secret':'" SECRET "' 'x':1}}}"),
-		     "cfg.json: line 1: invalid JSON (near a secret, not shown)");
+	             "cfg.json: line 1: invalid JSON (near a secret, not shown)");
 	/* Other errors about secrets name the key, never the value. */
 	expect_error(J("{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
-		       "'client_secret':['" SECRET "']}}}"),
-		     "cfg.json: providers.acme.client_secret: must be a string");
+	               "'client_secret':['" SECRET "']}}}"),
+	             "cfg.json: providers.acme.client_secret: must be a string");
 	assert_null(parse(J("{'providers':{'acme':{'token_url':'https://i/t','client_id':'c',"
-			    "'client_secret':'" SECRET "','client_secret_env':'OT_CFG_SECRET'}}}"),
-			  &err));
+	                    "'client_secret':'" SECRET "','client_secret_env':'OT_CFG_SECRET'}}}"),
+	                  &err));
 	expect_in(err.msg, "providers.acme: use only one of", NULL);
 }
 
@@ -714,7 +729,7 @@ static void test_fingerprint(void **state)
 {
 	ot_config *c1, *c2, *c3, *c4, *c5;
 	const char *base = "{'providers':{'a':{'token_url':'https://i/t','client_id':'c',"
-			   "'client_secret_env':'OT_CFG_SECRET'}}}";
+	                   "'client_secret_env':'OT_CFG_SECRET'}}}";
 	char fp1[17];
 
 	(void)state;
@@ -724,34 +739,35 @@ static void test_fingerprint(void **state)
 	assert_string_not_equal(fp_provider(base, &c3)->fingerprint, fp1);
 	setenv("OT_CFG_SECRET", SECRET, 1);
 	assert_string_not_equal(
-		fp_provider("{'providers':{'a':{'token_url':'https://i/t','client_id':'c',"
-			    "'client_secret_env':'OT_CFG_SECRET','auth_method':'client_secret_post'}}}",
-			    &c4)
-			->fingerprint,
-		fp1);
+	        fp_provider(
+	                "{'providers':{'a':{'token_url':'https://i/t','client_id':'c',"
+	                "'client_secret_env':'OT_CFG_SECRET','auth_method':'client_secret_post'}}}",
+	                &c4)
+	                ->fingerprint,
+	        fp1);
 	assert_string_not_equal(
-		fp_provider("{'providers':{'a':{'token_url':'https://i/t2','client_id':'c',"
-			    "'client_secret_env':'OT_CFG_SECRET'}}}",
-			    &c5)
-			->fingerprint,
-		fp1);
+	        fp_provider("{'providers':{'a':{'token_url':'https://i/t2','client_id':'c',"
+	                    "'client_secret_env':'OT_CFG_SECRET'}}}",
+	                    &c5)
+	                ->fingerprint,
+	        fp1);
 	/* Discovery fills endpoints without changing the fingerprint; strings are copied. */
 	{
 		char url[64] = "https://idp/token2";
 
 		ot_config_provider_set_endpoints(c1, "a", url, "https://idp/dev", NULL, NULL,
-						 "https://idp/intro");
+		                                 "https://idp/intro");
 		ot_config_provider_set_endpoints(c1, "a", "https://idp/token3", NULL, NULL,
-						 "https://idp/rev", NULL);
+		                                 "https://idp/rev", NULL);
 		ot_config_provider_set_endpoints(c1, "nope", url, url, url, url, url);
 		url[0] = 'X';
 		assert_string_equal(ot_config_provider(c1, 0)->token_url, "https://idp/token3");
 		assert_string_equal(ot_config_provider(c1, 0)->device_authorization_url,
-				    "https://idp/dev");
+		                    "https://idp/dev");
 		assert_null(ot_config_provider(c1, 0)->authorization_url);
 		assert_string_equal(ot_config_provider(c1, 0)->revocation_url, "https://idp/rev");
 		assert_string_equal(ot_config_provider(c1, 0)->introspection_url,
-				    "https://idp/intro");
+		                    "https://idp/intro");
 		assert_string_equal(ot_config_provider(c1, 0)->fingerprint, fp1);
 	}
 	ot_config_free(c1);
@@ -765,63 +781,63 @@ static void test_fingerprint(void **state)
 static void test_url_allowed(void **state)
 {
 	static const char *const ok[] = {
-		"https://idp.example/token",
-		"HTTPS://IDP.EXAMPLE",
-		"https://user@idp.example:8443/t?x=1",
-		"http://127.0.0.1/t",
-		"http://127.0.0.1:8080/t",
-		"http://127.255.255.254:1/",
-		"http://127.0.0.1",
-		"http://localhost",
-		"http://LOCALHOST:99/x",
-		"http://[::1]:8080/t",
-		"http://[::1]/",
-		"http://[0:0:0:0:0:0:0:1]:65535",
-		"http://localhost?x=@evil.com",
-		"http://localhost/p@evil.com",
-		"http://127.0.0.1#@evil.com",
+	        "https://idp.example/token",
+	        "HTTPS://IDP.EXAMPLE",
+	        "https://user@idp.example:8443/t?x=1",
+	        "http://127.0.0.1/t",
+	        "http://127.0.0.1:8080/t",
+	        "http://127.255.255.254:1/",
+	        "http://127.0.0.1",
+	        "http://localhost",
+	        "http://LOCALHOST:99/x",
+	        "http://[::1]:8080/t",
+	        "http://[::1]/",
+	        "http://[0:0:0:0:0:0:0:1]:65535",
+	        "http://localhost?x=@evil.com",
+	        "http://localhost/p@evil.com",
+	        "http://127.0.0.1#@evil.com",
 	};
 	static const char *const bad[] = {
-		"",
-		"http://",
-		"https://",
-		"https:///path",
-		"http:/localhost/",
-		"ftp://idp.example/",
-		"javascript:alert(1)",
-		"idp.example/token",
-		"http://idp.example/token",
-		"http://localhost.evil.com/",
-		"http://localhost.:80/",
-		"http://127.0.0.1@evil.com/",
-		"http://127.0.0.1:80@evil.com/",
-		"http://evil.com@127.0.0.1/",
-		"http://127.0.0.1\\@evil.com/",
-		"http://127.0.0.1.evil.com/",
-		"http://128.0.0.1/",
-		"http://126.0.0.1/",
-		"http://127.1/",
-		"http://127.0.0.1.1/",
-		"http://0177.0.0.1/",
-		"http://127.0.0.01/",
-		"http://127.0.0.256/",
-		"http://2130706433/",
-		"http://0x7f.0.0.1/",
-		"http://[::2]/",
-		"http://[::1%25eth0]/",
-		"http://[::ffff:127.0.0.1]/",
-		"http://[::1/",
-		"http://[::1]x/",
-		"http://::1/",
-		"http://%6cocalhost/",
-		"http://localhost:0/",
-		"http://localhost:99999/",
-		"http://localhost:/",
-		"http://localhost:80a/",
-		"http://localhost:1:2/",
-		"https://exa mple.com/",
-		"https://example.com/\n",
-		"http://local host/",
+	        "",
+	        "http://",
+	        "https://",
+	        "https:///path",
+	        "http:/localhost/",
+	        "ftp://idp.example/",
+	        "javascript:alert(1)",
+	        "idp.example/token",
+	        "http://idp.example/token",
+	        "http://localhost.evil.com/",
+	        "http://localhost.:80/",
+	        "http://127.0.0.1@evil.com/",
+	        "http://127.0.0.1:80@evil.com/",
+	        "http://evil.com@127.0.0.1/",
+	        "http://127.0.0.1\\@evil.com/",
+	        "http://127.0.0.1.evil.com/",
+	        "http://128.0.0.1/",
+	        "http://126.0.0.1/",
+	        "http://127.1/",
+	        "http://127.0.0.1.1/",
+	        "http://0177.0.0.1/",
+	        "http://127.0.0.01/",
+	        "http://127.0.0.256/",
+	        "http://2130706433/",
+	        "http://0x7f.0.0.1/",
+	        "http://[::2]/",
+	        "http://[::1%25eth0]/",
+	        "http://[::ffff:127.0.0.1]/",
+	        "http://[::1/",
+	        "http://[::1]x/",
+	        "http://::1/",
+	        "http://%6cocalhost/",
+	        "http://localhost:0/",
+	        "http://localhost:99999/",
+	        "http://localhost:/",
+	        "http://localhost:80a/",
+	        "http://localhost:1:2/",
+	        "https://exa mple.com/",
+	        "https://example.com/\n",
+	        "http://local host/",
 	};
 	size_t i;
 
@@ -848,19 +864,19 @@ static void test_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_full_config, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_path, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_name_limits, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_many_accounts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_secret_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_secret_env_and_inline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_url_allowed, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_full_config, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_store_path, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_name_limits, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_many_accounts, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_load_errors, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_secret_file, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_secret_env_and_inline, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_url_allowed, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
