@@ -53,13 +53,15 @@ _oauthtop_accounts() {
 		sed 's/.*"\([^"]*\)"$/\1/'
 }
 
-# Theme names: *.theme beside the binary's share directory, and the built-in default.
+# Theme names: the built-in ones and *.theme in the directories the console searches.
 _oauthtop_themes() {
 	local bin dir f
 	bin=$(command -v -- "${COMP_WORDS[0]}" 2>/dev/null)
-	printf '%s\n' default
-	for dir in "${bin%/*}/../share/oauthtop/themes" /usr/local/share/oauthtop/themes \
-		/usr/share/oauthtop/themes "${bin%/*}/themes"; do
+	printf '%s\n' default mono
+	for dir in "$OAUTHTOP_THEME_DIR" "${XDG_CONFIG_HOME:-$HOME/.config}/oauthtop/themes" \
+		"${bin%/*}/themes" "${bin%/*}/../share/oauthtop/themes" \
+		/usr/local/share/oauthtop/themes /usr/share/oauthtop/themes; do
+		[[ -n $dir ]] || continue
 		for f in "$dir"/*.theme; do
 			[[ -e $f ]] || continue
 			f=${f##*/}

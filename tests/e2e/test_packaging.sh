@@ -117,7 +117,8 @@ if command -v systemd-analyze >/dev/null; then
 		sed "s|/usr/local/bin/oauthtop|$OAUTHTOP|" "$f" >"$T/units/${f##*/}"
 	done
 	# Documentation=man:oauthtop(1) is looked up with man: find the installed page.
-	(cd "$T/units" && MANPATH="$P/share/man:" systemd-analyze verify ./oauthtop.service \
+	manopt=""; command -v man >/dev/null || manopt=--man=no
+	(cd "$T/units" && MANPATH="$P/share/man:" systemd-analyze verify $manopt ./oauthtop.service \
 		./oauthtop-refresh.service ./oauthtop-refresh.timer) >"$T/verify.out" 2>&1
 	rc=$?
 	[ "$rc" = 0 ] && [ ! -s "$T/verify.out" ] || {
@@ -183,6 +184,8 @@ want "prometheus" oauthtop status --format p
 want "json prometheus table" oauthtop status --format=""
 want "json table" oauthtop history --format ""
 want "json text" oauthtop daemon --log-format ""
+mkdir -p "$THEMES" && : >"$THEMES/solarized.theme"
+OAUTHTOP_THEME_DIR=$THEMES want "default mono solarized" oauthtop tui --theme ""
 want "--all --concurrency --config --force --help --store" oauthtop refresh --
 want "--config --help --store --version" oauthtop --
 want "" oauthtop token billing-api --config examples/generic.json ""
@@ -201,7 +204,7 @@ want "$gen" oauthtop --config examples/generic.json verify ""
 want "hr-directory inventory-api" oauthtop --config examples/okta.json revoke ""
 echo ok
 EOF
-export ROOT COMMANDS="$commands" AVAILABLE="$available" NOJQ="$T/nojq"
+export ROOT THEMES="$T/themes" COMMANDS="$commands" AVAILABLE="$available" NOJQ="$T/nojq"
 for c in $available; do export "OPTS_$c=$(cmd_options "$c" | tr '\n' ' ')"; done
 bash --norc --noprofile "$T/comp.bash" >"$T/comp.out" 2>&1 || {
 	cat "$T/comp.out"; fail "bash completion"; }
@@ -237,6 +240,7 @@ t 'oauthtop --config examples/generic.json token ' 'nightly-export*support_tool'
 t 'oauthtop --config=examples/okta.json refresh hr-directory ' 'refresh hr-directory inventory-api '
 t 'oauthtop status --format=' 'prometheus'
 t 'oauthtop daemon --log-f' 'daemon --log-format='
+t 'oauthtop tui --theme m' 'tui --theme mono '
 zpty -d z
 print ok
 EOF
