@@ -1,18 +1,18 @@
 /* test_config.c - the configuration: every key and default, every error message with its key
  * path, the lookup order, secrets and their permission checks, URL rules, fingerprints. */
-#include <cmocka.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "oauthtop/config.h"
 
