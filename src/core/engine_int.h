@@ -1,0 +1,128 @@
+/* engine_int.h - the refresh engine's internals, shared by engine.c (jobs, queues, the public
+ * loop) and engine_step.c (leases, requests, verdicts, commits). Private to src/core. */
+#ifndef OAUTHTOP_CORE_ENGINE_INT_H
+#define OAUTHTOP_CORE_ENGINE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/http.h"
+#include "oauthtop/engine.h"
+
+#define ENG_NONE UINT32_MAX
+
+/* A lost answer is retried this soon (seconds), grace periods being short (Okta 30 s). */
+#define ENG_LOST_RETRY_DELAY 5
+/* Keeper heartbeat period (seconds). */
+#define ENG_BEAT_EVERY 30
+
+typedef enum eng_job_state {
+	JOB_IDLE = 0,
+	JOB_QUEUED, /* waiting for a lease */
+	JOB_READY,  /* leased, request not started yet */
+	JOB_FLIGHT, /* request in flight */
+} eng_job_state;
+
+/* Why a job was queued; a later, stronger submit upgrades it. */
+typedef enum eng_mode {
+	MODE_DUE = 0, /* ot_engine_submit_due: skip it if it is no longer due */
+	MODE_NAMED,   /* ot_engine_submit: honour backoff and min_interval */
+	MODE_FORCED,  /* ot_engine_submit force: ignore backoff and min_interval */
+} eng_mode;
+
+typedef struct eng_job {
+	const ot_account *acct;
+	uint32_t prov;
+	uint32_t next; /* link in its provider's queued or ready list */
+	uint8_t state;
+	uint8_t mode;
+	bool lost_pending; /* our last attempt lost its answer; we still hold the lease */
+	bool lost_retry;   /* the attempt in progress resends a token whose answer was lost */
+	ot_credential cred; /* the leased credential (with secrets) while READY / FLIGHT */
+	ot_http_req *req;
+	int64_t sent_at;
+} eng_job;
+
+typedef struct eng_list {
+	uint32_t head, tail;
+	size_t n;
+} eng_list;
+
+typedef struct eng_prov {
+	int cap;      /* min(max_concurrency, concurrency) */
+	int inflight;
+	int picked; /* while a lease batch is being picked */
+	eng_list queued;
+	eng_list ready;
+} eng_prov;
+
+/* One result on its way to the store and the callback. */
+typedef struct eng_out {
+	uint32_t job;
+	ot_result res;
+	bool commit;     /* write cred + event with ot_store_commit */
+	bool keep_lease; /* (commit) keep our lease: the in-flight marker of a lost answer */
+	bool release;    /* release our lease without writing */
+	bool event_only; /* (release) add ev on its own */
+	ot_credential cred;
+	ot_event ev;
+	char reason[600];
+} eng_out;
+
+struct ot_engine {
+	const ot_config *cfg;
+	ot_store *st;
+	const ot_settings *set;
+	ot_engine_opts opts;
+	ot_holder holder;
+	char host[256];
+	char actor[320];
+	ot_http *http;
+	eng_job *jobs;
+	size_t n_jobs;
+	uint32_t *hash; /* account name -> job index, open addressing */
+	size_t hash_cap;
+	eng_prov *provs;
+	size_t n_provs;
+	size_t rr; /* round-robin start over providers */
+	int conc;
+	size_t queued, ready, inflight;
+	bool stopped;
+	uint64_t rng;
+	int64_t started, last_beat;
+	ot_lease *leases; /* lease batch buffer */
+	uint32_t *batch;
+	size_t batch_cap;
+	eng_out *outs; /* results of the current step */
+	size_t n_outs, outs_cap;
+};
+
+/* engine.c */
+void eng_list_push(ot_engine *e, eng_list *l, uint32_t j);
+uint32_t eng_list_pop(ot_engine *e, eng_list *l);
+double eng_random(ot_engine *e);
+int64_t eng_now(void);
+eng_out *eng_out_new(ot_engine *e, uint32_t job, ot_result_kind kind);
+void eng_outs_reset(ot_engine *e);
+/* true when the stored credential carries a lapsed or kept in-flight marker on its current
+ * refresh token (a lost answer). */
+bool eng_cred_lost_marker(const ot_credential *c);
+
+/* engine_step.c */
+/* Takes leases for queued work (one transaction), sorting jobs into ready / results. */
+int eng_lease_batch(ot_engine *e, int64_t now, ot_err *err);
+/* Starts ready jobs up to the concurrency limits. */
+void eng_start_ready(ot_engine *e, int64_t now);
+/* Releases the leases of every READY job (never sent) and requeues nothing. */
+void eng_release_ready(ot_engine *e);
+
+/* engine_finish.c */
+/* Collects finished requests and turns each verdict into a result to commit. */
+void eng_finish_done(ot_engine *e, int64_t now);
+/* Writes the pending results: commits in one transaction, lease releases in another. */
+int eng_flush(ot_engine *e, ot_err *err);
+/* Delivers the step's results to the callback and clears them. */
+void eng_deliver(ot_engine *e);
+
+#endif

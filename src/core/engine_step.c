@@ -1,0 +1,270 @@
+/* engine_step.c - one refresh transaction per account (DESIGN §3): leases in batches, the
+ * request, the verdict, the durable commit, races and lost answers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine_int.h"
+#include "oauthtop/health.h"
+#include "oauthtop/token.h"
+
+/* --- leases --- */
+
+/* How many more accounts the engine may hold leases on: the in-flight slots plus one batch
+ * ahead, so the next requests start as soon as slots free up while their lease transaction
+ * is already behind us. */
+static size_t lease_room(const ot_engine *e)
+{
+	size_t held = e->inflight + e->ready;
+	size_t max = e->batch_cap;
+
+	return held >= max ? 0 : max - held;
+}
+
+static size_t prov_room(const eng_prov *p)
+{
+	size_t held = (size_t)p->inflight + p->ready.n + (size_t)p->picked;
+	size_t max = (size_t)p->cap * 2;
+
+	return held >= max ? 0 : max - held;
+}
+
+/* Picks the batch round-robin over providers with queued work and room. */
+static size_t lease_pick(ot_engine *e, size_t want)
+{
+	size_t n = 0, np = e->n_provs + 1;
+	bool progress = true;
+
+	while (n < want && progress) {
+		progress = false;
+		for (size_t k = 0; k < np && n < want; k++) {
+			eng_prov *p = &e->provs[(e->rr + k) % np];
+			uint32_t j;
+			if (!p->queued.n || !prov_room(p))
+				continue;
+			j = eng_list_pop(e, &p->queued);
+			e->queued--;
+			e->jobs[j].state = JOB_READY; /* counted in ready once granted */
+			p->picked++;
+			e->batch[n++] = j;
+			progress = true;
+		}
+	}
+	e->rr = (e->rr + 1) % np;
+	for (size_t k = 0; k < np; k++)
+		e->provs[k].picked = 0;
+	return n;
+}
+
+static void reason_countdown(char *out, size_t n, const char *what, int64_t secs)
+{
+	char cd[64];
+
+	ot_countdown(secs, true, true, cd, sizeof(cd));
+	snprintf(out, n, "%s %s", what, cd);
+}
+
+/* Why a granted lease should not be used now, or NULL (DESIGN §3.7, §6 refresh --force). */
+static const char *lease_skip_reason(ot_engine *e, eng_job *j, const ot_lease *l, int64_t now,
+				     char *buf, size_t n)
+{
+	const ot_credential *c = &l->cred;
+	ot_health h = ot_health_eval(j->acct, c, now, e->set->reauth_warning);
+	bool lost = l->lost_answer || j->lost_pending;
+
+	if (h.state == OT_STATE_REAUTH) {
+		snprintf(buf, n, "needs reauthorization: %s", h.reason ? h.reason : "");
+		return buf;
+	}
+	if (h.state == OT_STATE_DISABLED)
+		return "disabled";
+	if (j->acct->grant == OT_GRANT_REFRESH_TOKEN && !c->refresh_token)
+		return "no refresh token stored (the access token cannot be renewed)";
+	if (j->mode == MODE_FORCED || lost)
+		return NULL;
+	if (c->next_attempt_at > now) {
+		reason_countdown(buf, n, "backing off after a failure: retry in",
+				 c->next_attempt_at - now);
+		return buf;
+	}
+	if (c->last_attempt_at && now - c->last_attempt_at < e->set->min_interval) {
+		snprintf(buf, n, "attempted %llds ago (min_interval %llds; --force overrides)",
+			 (long long)(now - c->last_attempt_at), (long long)e->set->min_interval);
+		return buf;
+	}
+	if (j->mode == MODE_DUE && h.state == OT_STATE_OK)
+		return "no longer due (refreshed meanwhile)";
+	return NULL;
+}
+
+/* "refresh@host:1234" from the keepers table, else "host:1234". */
+static void lease_holder_name(ot_engine *e, const ot_credential *c, char *out, size_t n)
+{
+	ot_keeper *k = NULL;
+	size_t nk = 0;
+	ot_err err;
+	const char *kind = NULL;
+
+	if (ot_store_keepers(e->st, &k, &nk, &err) == 0)
+		for (size_t i = 0; i < nk; i++)
+			if (k[i].pid == c->lease_pid && c->lease_host &&
+			    strcmp(k[i].host, c->lease_host) == 0)
+				kind = k[i].kind;
+	if (kind)
+		snprintf(out, n, "held by %s@%s:%lld", kind, c->lease_host,
+			 (long long)c->lease_pid);
+	else
+		snprintf(out, n, "held by %s:%lld", c->lease_host ? c->lease_host : "?",
+			 (long long)c->lease_pid);
+	ot_store_keepers_free(k, nk);
+}
+
+static void lease_sort_one(ot_engine *e, ot_lease *l, uint32_t j, int64_t now)
+{
+	eng_job *job = &e->jobs[j];
+	eng_out *o;
+	const char *why;
+	char buf[600];
+
+	if (!l->granted) {
+		o = eng_out_new(e, j, OT_RESULT_LEASED);
+		lease_holder_name(e, &l->cred, o->reason, sizeof(o->reason));
+		job->state = JOB_IDLE;
+		return;
+	}
+	why = lease_skip_reason(e, job, l, now, buf, sizeof(buf));
+	if (why) {
+		o = eng_out_new(e, j, OT_RESULT_SKIPPED);
+		snprintf(o->reason, sizeof(o->reason), "%s", why);
+		o->res.access_expires_at = l->cred.access_expires_at;
+		o->res.next_attempt_at = l->cred.next_attempt_at;
+		snprintf(o->res.old_fp, OT_FP_LEN, "%s", l->cred.refresh_fp);
+		job->state = JOB_IDLE;
+		/* A lost answer's marker stays ours: skipping must not erase it. */
+		o->release = !job->lost_pending;
+		return;
+	}
+	job->lost_retry = l->lost_answer || job->lost_pending;
+	job->cred = l->cred; /* moved */
+	memset(&l->cred, 0, sizeof(l->cred));
+	eng_list_push(e, &e->provs[job->prov].ready, j);
+	e->ready++;
+}
+
+int eng_lease_batch(ot_engine *e, int64_t now, ot_err *err)
+{
+	size_t room = lease_room(e), want, n;
+
+	want = e->queued < room ? e->queued : room;
+	/* Small batches cost one transaction each: wait for a bigger one while work is ready. */
+	if (!want || (e->ready > 0 && want < (size_t)(e->conc + 1) / 2 && want < e->queued))
+		return 0;
+	n = lease_pick(e, want);
+	if (!n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		memset(&e->leases[i], 0, sizeof(e->leases[i]));
+		e->leases[i].account = e->jobs[e->batch[i]].acct->name;
+	}
+	if (ot_store_lease_take(e->st, &e->holder, e->leases, n, now, e->set->lease_seconds,
+				err) < 0) {
+		for (size_t i = 0; i < n; i++) {
+			eng_out *o = eng_out_new(e, e->batch[i], OT_RESULT_ERROR);
+			snprintf(o->reason, sizeof(o->reason), "%s", err->msg);
+			e->jobs[e->batch[i]].state = JOB_IDLE;
+		}
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		lease_sort_one(e, &e->leases[i], e->batch[i], now);
+		ot_credential_clear(&e->leases[i].cred);
+	}
+	return 0;
+}
+
+void eng_release_ready(ot_engine *e)
+{
+	const char **names;
+	size_t n = 0;
+	ot_err err;
+
+	if (!e->ready)
+		return;
+	names = calloc(e->ready, sizeof(*names));
+	if (!names) {
+		fputs("oauthtop: out of memory\n", stderr);
+		abort();
+	}
+	for (size_t p = 0; p <= e->n_provs; p++) {
+		uint32_t j;
+		while ((j = eng_list_pop(e, &e->provs[p].ready)) != ENG_NONE) {
+			eng_job *job = &e->jobs[j];
+			if (!job->lost_pending)
+				names[n++] = job->acct->name;
+			ot_credential_clear(&job->cred);
+			job->state = JOB_IDLE;
+			e->ready--;
+		}
+	}
+	if (n)
+		ot_store_lease_release(e->st, &e->holder, names, n, &err);
+	free(names);
+}
+
+/* --- requests --- */
+
+static void start_fail(ot_engine *e, uint32_t j, const char *why)
+{
+	eng_job *job = &e->jobs[j];
+	eng_out *o = eng_out_new(e, j, OT_RESULT_ERROR);
+
+	snprintf(o->reason, sizeof(o->reason), "%s", why);
+	o->release = !job->lost_pending;
+	ot_credential_clear(&job->cred);
+	job->state = JOB_IDLE;
+}
+
+static void start_one(ot_engine *e, uint32_t j, int64_t now)
+{
+	eng_job *job = &e->jobs[j];
+	ot_http_spec spec;
+	ot_err err = {{0}};
+
+	memset(&spec, 0, sizeof(spec));
+	if (ot_http_token_spec(job->acct, job->cred.refresh_token, e->set->connect_timeout,
+			       e->set->total_timeout, &spec, &err) < 0) {
+		ot_http_spec_clear(&spec);
+		start_fail(e, j, err.msg);
+		return;
+	}
+	job->req = ot_http_start(e->http, &spec, job, &err);
+	ot_http_spec_clear(&spec);
+	if (!job->req) {
+		start_fail(e, j, err.msg);
+		return;
+	}
+	job->sent_at = now;
+	job->state = JOB_FLIGHT;
+	e->provs[job->prov].inflight++;
+	e->inflight++;
+}
+
+void eng_start_ready(ot_engine *e, int64_t now)
+{
+	size_t np = e->n_provs + 1;
+	bool progress = true;
+
+	while (progress && e->inflight < (size_t)e->conc && e->ready) {
+		progress = false;
+		for (size_t k = 0; k < np && e->inflight < (size_t)e->conc; k++) {
+			eng_prov *p = &e->provs[k];
+			uint32_t j;
+			if (!p->ready.n || p->inflight >= p->cap)
+				continue;
+			j = eng_list_pop(e, &p->ready);
+			e->ready--;
+			start_one(e, j, now);
+			progress = true;
+		}
+	}
+}
