@@ -12,12 +12,12 @@
  * (or press a in the console)". Empty string when there is nothing to do. last_error may
  * also be a health reason ("no refresh token", "refresh token expired"...). */
 void ot_remedy_hint(const char *account, ot_outcome outcome, const char *last_error, char *out,
-		    size_t outlen);
+                    size_t outlen);
 
 /* Same, naming the provider whose client configuration to fix (provider NULL: "the provider
  * of ACCOUNT"). */
 void ot_remedy_hint_provider(const char *account, const char *provider, ot_outcome outcome,
-			     const char *last_error, char *out, size_t outlen);
+                             const char *last_error, char *out, size_t outlen);
 
 /* A short label of the failure for narrow columns and flash messages: "refresh token expired
  * or revoked", "client rejected", "temporary failure"...; "" when there is nothing to do. */

@@ -12,7 +12,7 @@
 
 static const char *const state_names[] = {
 #define OT_STATE_NAME(id, name) name,
-	OT_STATES(OT_STATE_NAME)
+        OT_STATES(OT_STATE_NAME)
 #undef OT_STATE_NAME
 };
 
@@ -83,7 +83,7 @@ static int64_t health_window(const ot_account *a)
 
 /* The reauth rules in DESIGN order; the reason, or NULL when no reauth is needed. */
 static const char *health_reauth(const ot_account *a, const ot_credential *c, const ot_health *h,
-				 int64_t now)
+                                 int64_t now)
 {
 	if (a->grant != OT_GRANT_REFRESH_TOKEN)
 		return health_client_rejected(a, c) ? health_error(c, "client rejected") : NULL;
@@ -112,7 +112,7 @@ static bool health_reauth_soon(const ot_credential *c, const ot_health *h, int64
 }
 
 ot_health ot_health_eval(const ot_account *acct, const ot_credential *cred, int64_t now,
-			 int64_t reauth_warning)
+                         int64_t reauth_warning)
 {
 	ot_health h;
 	const char *why;
@@ -128,7 +128,7 @@ ot_health ot_health_eval(const ot_account *acct, const ot_credential *cred, int6
 		h.state = OT_STATE_REAUTH;
 		h.reason = why;
 	} else if (cred && (cred->last_outcome == OT_OUTCOME_TRANSIENT ||
-			    cred->last_outcome == OT_OUTCOME_PERMANENT)) {
+	                    cred->last_outcome == OT_OUTCOME_PERMANENT)) {
 		/* PERMANENT here is a client_credentials grant refused (invalid_scope...): a new
 		 * grant needs no user, so it is a failure the keeper retries, not a reauth. */
 		h.state = OT_STATE_FAILING;
@@ -178,7 +178,7 @@ void ot_countdown(int64_t secs, bool known, bool short_form, char *out, size_t o
 		snprintf(out, outlen, "%lldd %lldh", s / HEALTH_DAY, s % HEALTH_DAY / HEALTH_HOUR);
 	} else if (s >= HEALTH_HOUR) {
 		snprintf(out, outlen, "%lldh %02lldm", s / HEALTH_HOUR,
-			 s % HEALTH_HOUR / HEALTH_MINUTE);
+		         s % HEALTH_HOUR / HEALTH_MINUTE);
 	} else if (s >= HEALTH_MINUTE) {
 		snprintf(out, outlen, "%lldm %02llds", s / HEALTH_MINUTE, s % HEALTH_MINUTE);
 	} else {

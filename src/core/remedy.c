@@ -15,49 +15,49 @@ enum remedy_match { M_OUTCOME, M_CODE, M_PREFIX, M_CONTAINS };
  * reauth whatever the last attempt did), then the outcome's kind, then OAuth codes. In hints,
  * {account} and {provider} are replaced. */
 #define REMEDY_TABLE(X)                                                                            \
-	X(NEVER, OUT_ANY, M_PREFIX, "not authorized yet", "not authorized yet",                   \
+	X(NEVER, OUT_ANY, M_PREFIX, "not authorized yet", "not authorized yet",                    \
 	  "no credential is stored: run `oauthtop authorize {account}` (or press a in the "        \
-	  "console), or `oauthtop import {account} FILE`")                                        \
-	X(NO_RT, OUT_ANY, M_PREFIX, "no refresh token", "no refresh token",                       \
+	  "console), or `oauthtop import {account} FILE`")                                         \
+	X(NO_RT, OUT_ANY, M_PREFIX, "no refresh token", "no refresh token",                        \
 	  "no refresh token is stored, so the access token cannot be renewed: run `oauthtop "      \
 	  "authorize {account}` (or press a in the console)")                                      \
-	X(RT_EXPIRED, OUT_ANY, M_PREFIX, "refresh token expired", "refresh token expired",        \
+	X(RT_EXPIRED, OUT_ANY, M_PREFIX, "refresh token expired", "refresh token expired",         \
 	  "the refresh token's declared lifetime is over: run `oauthtop authorize {account}` (or " \
 	  "press a in the console)")                                                               \
 	X(LOST, OUT_ANY, M_CONTAINS, "answer lost during rotation", "answer lost during rotation", \
 	  "the answer carrying the new refresh token was lost and the old one is refused: run "    \
 	  "`oauthtop authorize {account}` (or press a in the console)")                            \
-	X(TRANSIENT, OT_OUTCOME_TRANSIENT, M_OUTCOME, NULL, "temporary failure",                  \
+	X(TRANSIENT, OT_OUTCOME_TRANSIENT, M_OUTCOME, NULL, "temporary failure",                   \
 	  "temporary failure: oauthtop retries automatically with backoff; the stored tokens are " \
 	  "kept")                                                                                  \
-	X(CLIENT, OT_OUTCOME_CLIENT, M_OUTCOME, NULL, "client rejected",                          \
+	X(CLIENT, OT_OUTCOME_CLIENT, M_OUTCOME, NULL, "client rejected",                           \
 	  "the provider rejected the client credentials: fix client_id/client_secret of "          \
 	  "{provider} in the configuration; oauthtop retries when they change")                    \
-	X(CLIENT_TEXT, OUT_ANY, M_PREFIX, "client rejected", "client rejected",                   \
+	X(CLIENT_TEXT, OUT_ANY, M_PREFIX, "client rejected", "client rejected",                    \
 	  "the provider rejected the client credentials: fix client_id/client_secret of "          \
 	  "{provider} in the configuration; oauthtop retries when they change")                    \
-	X(REUSE, OUT_ANY, M_CONTAINS, "reuse", "refresh token reuse detected",                    \
-	  "the provider saw a rotated-out refresh token used again and revoked the grant (two "     \
+	X(REUSE, OUT_ANY, M_CONTAINS, "reuse", "refresh token reuse detected",                     \
+	  "the provider saw a rotated-out refresh token used again and revoked the grant (two "    \
 	  "stores, or a restored one?): keep one store per account, then run `oauthtop authorize " \
 	  "{account}` (or press a in the console)")                                                \
-	X(INVALID_GRANT, OUT_ANY, M_CODE, "invalid_grant", "refresh token expired or revoked",    \
+	X(INVALID_GRANT, OUT_ANY, M_CODE, "invalid_grant", "refresh token expired or revoked",     \
 	  "the refresh token expired or was revoked: run `oauthtop authorize {account}` (or "      \
 	  "press a in the console)")                                                               \
-	X(BAD_RT, OUT_ANY, M_CODE, "bad_refresh_token", "refresh token expired or revoked",       \
+	X(BAD_RT, OUT_ANY, M_CODE, "bad_refresh_token", "refresh token expired or revoked",        \
 	  "the provider no longer accepts the refresh token: run `oauthtop authorize {account}` "  \
 	  "(or press a in the console)")                                                           \
-	X(SCOPE, OUT_ANY, M_CODE, "invalid_scope", "scope not granted",                           \
+	X(SCOPE, OUT_ANY, M_CODE, "invalid_scope", "scope not granted",                            \
 	  "consent was withdrawn or the scope is not granted: check the scope of {account}, then " \
 	  "run `oauthtop authorize {account}` (or press a in the console)")                        \
-	X(REQUEST, OUT_ANY, M_CODE, "invalid_request", "request rejected",                        \
+	X(REQUEST, OUT_ANY, M_CODE, "invalid_request", "request rejected",                         \
 	  "the provider rejected the refresh request: check the scope and extra_params of "        \
 	  "{provider}, then run `oauthtop authorize {account}` (or press a in the console)")       \
-	X(DENIED, OUT_ANY, M_CODE, "access_denied", "access denied",                              \
+	X(DENIED, OUT_ANY, M_CODE, "access_denied", "access denied",                               \
 	  "access was denied or withdrawn: run `oauthtop authorize {account}` (or press a in the " \
 	  "console) once access is granted again")                                                 \
-	X(PERMANENT, OT_OUTCOME_PERMANENT, M_OUTCOME, NULL, "grant rejected",                     \
-	  "the provider rejected the grant: run `oauthtop authorize {account}` (or press a in the " \
-	  "console)")
+	X(PERMANENT, OT_OUTCOME_PERMANENT, M_OUTCOME, NULL, "grant rejected",                      \
+	  "the provider rejected the grant: run `oauthtop authorize {account}` "                   \
+	  "(or press a in the console)")
 
 typedef struct remedy_row {
 	int outcome;
@@ -69,7 +69,7 @@ typedef struct remedy_row {
 
 static const remedy_row remedy_rows[] = {
 #define REMEDY_ROW(id, outcome, match, text, label, hint) {outcome, match, text, label, hint},
-	REMEDY_TABLE(REMEDY_ROW)
+        REMEDY_TABLE(REMEDY_ROW)
 #undef REMEDY_ROW
 };
 
@@ -104,7 +104,7 @@ static const remedy_row *remedy_find(ot_outcome outcome, const char *last_error)
 
 /* Copies hint into out, replacing {account} and {provider}; always NUL-terminated. */
 static void remedy_expand(const char *hint, const char *account, const char *provider, char *out,
-			  size_t outlen)
+                          size_t outlen)
 {
 	char prov[192];
 	size_t o = 0;
@@ -132,7 +132,7 @@ static void remedy_expand(const char *hint, const char *account, const char *pro
 }
 
 void ot_remedy_hint_provider(const char *account, const char *provider, ot_outcome outcome,
-			     const char *last_error, char *out, size_t outlen)
+                             const char *last_error, char *out, size_t outlen)
 {
 	const remedy_row *r;
 
@@ -147,7 +147,7 @@ void ot_remedy_hint_provider(const char *account, const char *provider, ot_outco
 }
 
 void ot_remedy_hint(const char *account, ot_outcome outcome, const char *last_error, char *out,
-		    size_t outlen)
+                    size_t outlen)
 {
 	ot_remedy_hint_provider(account, NULL, outcome, last_error, out, outlen);
 }

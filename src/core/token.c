@@ -18,7 +18,7 @@
 #define TOKEN_MAX_DEPTH   32
 #define TOKEN_MAX_SECONDS INT64_C(315360000) /* 10 years */
 #define TOKEN_TEXT_MAX    120                /* printed server text, in characters */
-#define TOKEN_REDACT_RUN  40 /* a run of token characters this long is redacted */
+#define TOKEN_REDACT_RUN  40                 /* a run of token characters this long is redacted */
 #define RETRY_CAP         INT64_C(86400)
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -127,7 +127,7 @@ void ot_token_answer_free(ot_token_answer *a)
 }
 
 static void answer_malformed(ot_token_answer *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* Makes a malformed: drops whatever was extracted, keeps only the reason. */
 static void answer_malformed(ot_token_answer *a, const char *fmt, ...)
@@ -162,7 +162,8 @@ static void json_prescan(char *s, size_t n, json_scan *js)
 		char c = s[i];
 		if (in_str) {
 			if (c == '\\' && i + 1 < n) {
-				if (s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0)
+				if (s[i + 1] == 'u' && i + 5 < n &&
+				    memcmp(s + i + 2, "0000", 4) == 0)
 					s[i + 5] = '1';
 				i++;
 			} else if (c == '"') {
@@ -363,8 +364,8 @@ static int error_code_ok(const char *s)
 /* A vendor's upper-case code ("BAD_REFRESH_TOKEN"), not a success word or an opaque value. */
 static int vendor_code_ok(const char *s)
 {
-	static const char *const success[] = {"OK",      "SUCCESS", "SUCCEEDED", "ACTIVE", "DONE",
-					      "CREATED", "ACCEPTED", "PENDING", "VALID"};
+	static const char *const success[] = {"OK",      "SUCCESS",  "SUCCEEDED", "ACTIVE", "DONE",
+	                                      "CREATED", "ACCEPTED", "PENDING",   "VALID"};
 	size_t n = strlen(s);
 	int underscore = 0, digit = 0;
 
@@ -384,8 +385,8 @@ static int vendor_code_ok(const char *s)
 
 static const char *error_description_of(const cJSON *o)
 {
-	static const char *const names[] = {"error_description", "message", "description",
-					    "detail", "reason", "error_message"};
+	static const char *const names[] = {
+	        "error_description", "message", "description", "detail", "reason", "error_message"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *d = member_string(o, names[i]);
@@ -539,7 +540,7 @@ static int extract_token_type(const cJSON *o, ot_token_answer *a)
 static int extract_refresh_expiry(const cJSON *o, ot_token_answer *a)
 {
 	static const char *const names[] = {"refresh_expires_in", "refresh_token_expires_in",
-					    "x_refresh_token_expires_in"};
+	                                    "x_refresh_token_expires_in"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		int rc = extract_seconds(o, names[i], &a->refresh_expires_in);
@@ -641,7 +642,7 @@ void ot_token_parse(const char *body, size_t len, ot_token_answer *out)
 		o = json_parse_object(body, len, &why);
 	else if (!(o = form_parse_object(body, len)))
 		why = json_is_other_value(body, len) ? "JSON but not an object"
-						     : "not JSON or form-encoded";
+		                                     : "not JSON or form-encoded";
 	if (why) {
 		answer_malformed(out, "%s", why);
 		return;
@@ -653,7 +654,7 @@ void ot_token_parse(const char *body, size_t len, ot_token_answer *out)
 /* ---- classification ----------------------------------------------------------------- */
 
 static void verdict_reason(ot_verdict *v, ot_outcome o, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 static void verdict_reason(ot_verdict *v, ot_outcome o, const char *fmt, ...)
 {
@@ -732,7 +733,7 @@ static void classify_answer(const ot_http_result *r, ot_verdict *v)
 		verdict_reason(v, OT_OUTCOME_TRANSIENT, "HTTP %ld redirect not followed", st);
 	else if (st == 401)
 		verdict_reason(v, OT_OUTCOME_CLIENT, "client rejected: %s",
-			       et[0] ? et : "HTTP 401");
+		               et[0] ? et : "HTTP 401");
 	else if (error_is(a, "invalid_client") || error_is(a, "unauthorized_client"))
 		verdict_reason(v, OT_OUTCOME_CLIENT, "client rejected: %s", et);
 	else if (error_is(a, "temporarily_unavailable") || error_is(a, "slow_down"))
@@ -743,7 +744,7 @@ static void classify_answer(const ot_http_result *r, ot_verdict *v)
 		verdict_reason(v, OT_OUTCOME_OK, "ok");
 	else if (st >= 200 && st <= 299)
 		verdict_reason(v, OT_OUTCOME_TRANSIENT, "malformed answer: %s",
-			       a->malformed_reason ? a->malformed_reason : "no access_token");
+		               a->malformed_reason ? a->malformed_reason : "no access_token");
 	else if (st == 0)
 		verdict_reason(v, OT_OUTCOME_TRANSIENT, "no HTTP status");
 	else
@@ -756,7 +757,7 @@ void ot_token_classify(const ot_http_result *r, int64_t now, ot_verdict *out)
 	if (r->transport_error) {
 		char *msg = token_sanitize(r->transport_msg ? r->transport_msg : "");
 		verdict_reason(out, OT_OUTCOME_TRANSIENT, "%s",
-			       msg[0] ? msg : "request failed before an answer");
+		               msg[0] ? msg : "request failed before an answer");
 		free(msg);
 	} else if (r->body_truncated) {
 		verdict_reason(out, OT_OUTCOME_TRANSIENT, "answer larger than 1 MiB");
@@ -791,11 +792,14 @@ static int64_t http_date(const char *v)
 
 	memset(&tm, 0, sizeof(tm));
 	if (!((sscanf(v, "%*[A-Za-z], %2d %3s %4d %2d:%2d:%2d GMT%n", &d, mon, &y, &h, &mi, &s,
-		      &n) == 6 && n) ||
+	              &n) == 6 &&
+	       n) ||
 	      (sscanf(v, "%*[A-Za-z], %2d-%3[A-Za-z]-%4d %2d:%2d:%2d GMT%n", &d, mon, &y, &h, &mi,
-		      &s, &n) == 6 && n) ||
+	              &s, &n) == 6 &&
+	       n) ||
 	      (sscanf(v, "%*[A-Za-z] %3s %2d %2d:%2d:%2d %4d%n", mon, &d, &h, &mi, &s, &y, &n) ==
-		       6 && n)))
+	               6 &&
+	       n)))
 		return -1;
 	while (token_is_space((unsigned char)v[n]))
 		n++;
@@ -858,8 +862,8 @@ static int apply_refresh_token(ot_credential *c, const ot_token_answer *a, int64
 	c->has_refresh_token = 1;
 	if (rotated) {
 		c->refresh_issued_at = sent_at;
-		c->refresh_expires_at = a->refresh_expires_in > 0 ? sent_at + a->refresh_expires_in
-								  : 0;
+		c->refresh_expires_at =
+		        a->refresh_expires_in > 0 ? sent_at + a->refresh_expires_in : 0;
 	} else if (a->refresh_expires_in > 0) {
 		c->refresh_expires_at = sent_at + a->refresh_expires_in;
 	}
@@ -868,8 +872,7 @@ static int apply_refresh_token(ot_credential *c, const ot_token_answer *a, int64
 
 /* expires_in <= 0 gives an access token expired at sent_at: the state says "expired", and
  * min_interval (DESIGN §3.7) keeps the keeper from looping on it. */
-static int64_t apply_access_expiry(const ot_token_answer *a, int64_t sent_at,
-				   const ot_provider *p)
+static int64_t apply_access_expiry(const ot_token_answer *a, int64_t sent_at, const ot_provider *p)
 {
 	if (a->has_expires_in)
 		return sent_at + a->expires_in;
@@ -879,7 +882,7 @@ static int64_t apply_access_expiry(const ot_token_answer *a, int64_t sent_at,
 }
 
 int ot_token_apply(ot_credential *cred, const ot_token_answer *a, int64_t sent_at,
-		   const ot_provider *p)
+                   const ot_provider *p)
 {
 	ot_credential_set_str(&cred->access_token, a->access_token);
 	cred->has_access_token = a->access_token && *a->access_token;

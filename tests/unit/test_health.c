@@ -1,12 +1,12 @@
 /* test_health.c - the health rules of DESIGN §2 at every boundary, and the countdown words. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h>
-
 #include <stdio.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "oauthtop/health.h"
 
@@ -315,8 +315,8 @@ static void test_state_names(void **state)
 	assert_int_equal(ot_state_from_name(NULL), OT_STATE_COUNT);
 	/* severity order is the enum order */
 	assert_true(OT_STATE_REAUTH < OT_STATE_FAILING && OT_STATE_FAILING < OT_STATE_EXPIRED &&
-		    OT_STATE_EXPIRED < OT_STATE_DUE && OT_STATE_DUE < OT_STATE_OK &&
-		    OT_STATE_OK < OT_STATE_DISABLED);
+	            OT_STATE_EXPIRED < OT_STATE_DUE && OT_STATE_DUE < OT_STATE_OK &&
+	            OT_STATE_OK < OT_STATE_DISABLED);
 }
 
 static void expect_countdown(int64_t secs, bool known, bool short_form, const char *want)
@@ -382,19 +382,19 @@ static void test_ago(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_access_boundaries),
-		cmocka_unit_test(test_account_window),
-		cmocka_unit_test(test_declared_refresh_expiry),
-		cmocka_unit_test(test_reauth_soon_boundary),
-		cmocka_unit_test(test_configured_lifetime),
-		cmocka_unit_test(test_no_credential_and_no_refresh_token),
-		cmocka_unit_test(test_outcomes),
-		cmocka_unit_test(test_client_rejected_and_rearmed),
-		cmocka_unit_test(test_client_credentials),
-		cmocka_unit_test(test_disabled_wins),
-		cmocka_unit_test(test_state_names),
-		cmocka_unit_test(test_countdown),
-		cmocka_unit_test(test_ago),
+	        cmocka_unit_test(test_access_boundaries),
+	        cmocka_unit_test(test_account_window),
+	        cmocka_unit_test(test_declared_refresh_expiry),
+	        cmocka_unit_test(test_reauth_soon_boundary),
+	        cmocka_unit_test(test_configured_lifetime),
+	        cmocka_unit_test(test_no_credential_and_no_refresh_token),
+	        cmocka_unit_test(test_outcomes),
+	        cmocka_unit_test(test_client_rejected_and_rearmed),
+	        cmocka_unit_test(test_client_credentials),
+	        cmocka_unit_test(test_disabled_wins),
+	        cmocka_unit_test(test_state_names),
+	        cmocka_unit_test(test_countdown),
+	        cmocka_unit_test(test_ago),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,15 +1,15 @@
 /* test_token.c - the token-answer parser, the classifier (the scenario rows of
  * idp-scenarios.md at the classify level), Retry-After, applying an answer, backoff. */
+#include <limits.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
-#include <cmocka.h>
-
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "oauthtop/token.h"
 
@@ -35,8 +35,8 @@ static void expect_malformed(const char *body, const char *reason)
 }
 
 /* Classifies status + body with optional headers; the caller frees v->answer. */
-static void classify_h(long status, const char *body, const char *retry_after,
-		       const char *reset, ot_verdict *v)
+static void classify_h(long status, const char *body, const char *retry_after, const char *reset,
+                       ot_verdict *v)
 {
 	ot_http_result r = {0};
 
@@ -48,8 +48,8 @@ static void classify_h(long status, const char *body, const char *retry_after,
 	ot_token_classify(&r, NOW, v);
 }
 
-static void expect_verdict(long status, const char *body, ot_outcome outcome,
-			   const char *reason, const char *code)
+static void expect_verdict(long status, const char *body, ot_outcome outcome, const char *reason,
+                           const char *code)
 {
 	ot_verdict v;
 
@@ -70,9 +70,9 @@ static void test_s01_full_answer(void **state)
 	(void)state;
 
 	classify_h(200,
-		   "{\"access_token\":\"A2\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
-		   "\"refresh_token\":\"R2\"}",
-		   NULL, NULL, &v);
+	           "{\"access_token\":\"A2\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
+	           "\"refresh_token\":\"R2\"}",
+	           NULL, NULL, &v);
 	assert_int_equal(v.outcome, OT_OUTCOME_OK);
 	assert_int_equal(v.answer.kind, OT_ANSWER_TOKEN);
 	assert_string_equal(v.answer.access_token, "A2");
@@ -89,9 +89,9 @@ static void test_s01_full_answer(void **state)
 static void test_s02_s03_no_or_empty_refresh_token(void **state)
 {
 	static const char *const bodies[] = {
-		"{\"access_token\":\"A2\",\"token_type\":\"Bearer\",\"expires_in\":3600}",
-		"{\"access_token\":\"A2\",\"token_type\":\"Bearer\",\"refresh_token\":\"\"}",
-		"{\"access_token\":\"A2\",\"token_type\":\"Bearer\",\"refresh_token\":null}",
+	        "{\"access_token\":\"A2\",\"token_type\":\"Bearer\",\"expires_in\":3600}",
+	        "{\"access_token\":\"A2\",\"token_type\":\"Bearer\",\"refresh_token\":\"\"}",
+	        "{\"access_token\":\"A2\",\"token_type\":\"Bearer\",\"refresh_token\":null}",
 	};
 	(void)state;
 
@@ -103,7 +103,7 @@ static void test_s02_s03_no_or_empty_refresh_token(void **state)
 		ot_token_answer_free(&a);
 	}
 	expect_malformed("{\"access_token\":\"A2\",\"refresh_token\":42}",
-			 "refresh_token is not a clean string");
+	                 "refresh_token is not a clean string");
 }
 
 static void test_s04_expires_in_string(void **state)
@@ -116,13 +116,13 @@ static void test_s04_expires_in_string(void **state)
 	assert_int_equal(a.expires_in, 3599);
 	ot_token_answer_free(&a);
 	expect_malformed("{\"access_token\":\"A2\",\"expires_in\":\"abc\"}",
-			 "expires_in is not a number");
+	                 "expires_in is not a number");
 	expect_malformed("{\"access_token\":\"A2\",\"expires_in\":\"\"}", NULL);
 	expect_malformed("{\"access_token\":\"A2\",\"expires_in\":\"0x10\"}", NULL);
 	expect_malformed("{\"access_token\":\"A2\",\"expires_in\":true}", NULL);
 	expect_malformed("{\"access_token\":\"A2\",\"expires_in\":{\"v\":1}}", NULL);
 	expect_verdict(200, "{\"access_token\":\"A2\",\"expires_in\":\"abc\"}",
-		       OT_OUTCOME_TRANSIENT, "malformed answer: expires_in is not a number", NULL);
+	               OT_OUTCOME_TRANSIENT, "malformed answer: expires_in is not a number", NULL);
 }
 
 static void test_s05_no_expires_in(void **state)
@@ -170,10 +170,10 @@ static void test_s06_expires_in_edges(void **state)
 
 static void test_s07_token_type(void **state)
 {
-	static const char *const in[] = {"\"bearer\"", "\"BEARER\"", "\"Bearer\"", "\"\"", "null",
-					 "\"DPoP\""};
-	static const char *const want[] = {"Bearer", "Bearer", "Bearer", "Bearer", "Bearer",
-					   "DPoP"};
+	static const char *const in[] = {"\"bearer\"", "\"BEARER\"", "\"Bearer\"",
+	                                 "\"\"",       "null",       "\"DPoP\""};
+	static const char *const want[] = {"Bearer", "Bearer", "Bearer",
+	                                   "Bearer", "Bearer", "DPoP"};
 	(void)state;
 
 	for (size_t i = 0; i < 6; i++) {
@@ -185,7 +185,8 @@ static void test_s07_token_type(void **state)
 		assert_string_equal(a.token_type, want[i]);
 		ot_token_answer_free(&a);
 	}
-	expect_malformed("{\"access_token\":\"A2\",\"token_type\":1}", "token_type is not a string");
+	expect_malformed("{\"access_token\":\"A2\",\"token_type\":1}",
+	                 "token_type is not a string");
 }
 
 static void test_s08_to_s10_refresh_expiry(void **state)
@@ -194,16 +195,17 @@ static void test_s08_to_s10_refresh_expiry(void **state)
 		const char *body;
 		int64_t want;
 	} cases[] = {
-		{"{\"access_token\":\"A\",\"refresh_expires_in\":1800}", 1800},
-		{"{\"access_token\":\"A\",\"refresh_expires_in\":0}", 0},
-		{"{\"access_token\":\"A\",\"refresh_token_expires_in\":15811200}", 15811200},
-		{"{\"access_token\":\"A\",\"x_refresh_token_expires_in\":\"8726400\"}", 8726400},
-		{"{\"access_token\":\"A\",\"refresh_expires_in\":null,"
-		 "\"refresh_token_expires_in\":60}",
-		 60},
-		{"{\"access_token\":\"A\",\"refresh_expires_in\":30,\"refresh_token_expires_in\":60}",
-		 30},
-		{"{\"access_token\":\"A\",\"refresh_expires_in\":-3}", 0},
+	        {"{\"access_token\":\"A\",\"refresh_expires_in\":1800}", 1800},
+	        {"{\"access_token\":\"A\",\"refresh_expires_in\":0}", 0},
+	        {"{\"access_token\":\"A\",\"refresh_token_expires_in\":15811200}", 15811200},
+	        {"{\"access_token\":\"A\",\"x_refresh_token_expires_in\":\"8726400\"}", 8726400},
+	        {"{\"access_token\":\"A\",\"refresh_expires_in\":null,"
+	         "\"refresh_token_expires_in\":60}",
+	         60},
+	        {"{\"access_token\":\"A\",\"refresh_expires_in\":30,\"refresh_token_expires_in\":"
+	         "60}",
+	         30},
+	        {"{\"access_token\":\"A\",\"refresh_expires_in\":-3}", 0},
 	};
 	(void)state;
 
@@ -215,7 +217,7 @@ static void test_s08_to_s10_refresh_expiry(void **state)
 		ot_token_answer_free(&a);
 	}
 	expect_malformed("{\"access_token\":\"A\",\"refresh_token_expires_in\":\"soon\"}",
-			 "refresh_token_expires_in is not a number");
+	                 "refresh_token_expires_in is not a number");
 }
 
 static void test_s09_empty_scope(void **state)
@@ -256,30 +258,31 @@ static void test_s12_html_page(void **state)
 {
 	(void)state;
 	expect_verdict(200, "<!DOCTYPE html><html><body>Sign in</body></html>",
-		       OT_OUTCOME_TRANSIENT, "malformed answer: HTML page, not a token answer",
-		       NULL);
+	               OT_OUTCOME_TRANSIENT, "malformed answer: HTML page, not a token answer",
+	               NULL);
 	expect_verdict(404, "<html>not found</html>", OT_OUTCOME_TRANSIENT, "HTTP 404", NULL);
 }
 
 static void test_s13_error_in_200(void **state)
 {
 	(void)state;
-	expect_verdict(200,
-		       "{\"error\":\"bad_refresh_token\",\"error_description\":\"The refresh token "
-		       "passed is incorrect or expired.\",\"error_uri\":\"https://docs.github.com\"}",
-		       OT_OUTCOME_PERMANENT,
-		       "bad_refresh_token: The refresh token passed is incorrect or expired.",
-		       "bad_refresh_token");
+	expect_verdict(
+	        200,
+	        "{\"error\":\"bad_refresh_token\",\"error_description\":\"The refresh token "
+	        "passed is incorrect or expired.\",\"error_uri\":\"https://docs.github.com\"}",
+	        OT_OUTCOME_PERMANENT,
+	        "bad_refresh_token: The refresh token passed is incorrect or expired.",
+	        "bad_refresh_token");
 	/* an error with an access token: the error wins */
 	expect_verdict(200, "{\"access_token\":\"A2\",\"error\":\"invalid_grant\"}",
-		       OT_OUTCOME_PERMANENT, "invalid_grant", "invalid_grant");
+	               OT_OUTCOME_PERMANENT, "invalid_grant", "invalid_grant");
 }
 
 static void test_s14_truncated(void **state)
 {
 	(void)state;
 	expect_verdict(200, "{\"access_token\":\"A2\",\"refr", OT_OUTCOME_TRANSIENT,
-		       "malformed answer: truncated JSON", NULL);
+	               "malformed answer: truncated JSON", NULL);
 	expect_malformed("{\"access_token\":\"A2\"", "truncated JSON");
 	expect_malformed("{\"access_token\":[1,2", "truncated JSON");
 }
@@ -287,53 +290,54 @@ static void test_s14_truncated(void **state)
 static void test_s15_to_s17_invalid_grant(void **state)
 {
 	(void)state;
-	expect_verdict(400,
-		       "{\"error\":\"invalid_grant\",\"error_description\":\"Token has been expired "
-		       "or revoked.\"}",
-		       OT_OUTCOME_PERMANENT, "invalid_grant: Token has been expired or revoked.",
-		       "invalid_grant");
+	expect_verdict(
+	        400,
+	        "{\"error\":\"invalid_grant\",\"error_description\":\"Token has been expired "
+	        "or revoked.\"}",
+	        OT_OUTCOME_PERMANENT, "invalid_grant: Token has been expired or revoked.",
+	        "invalid_grant");
 	expect_verdict(403,
-		       "{\"error\":\"invalid_grant\",\"error_description\":\"Unknown or invalid "
-		       "refresh token.\"}",
-		       OT_OUTCOME_PERMANENT, "invalid_grant: Unknown or invalid refresh token.",
-		       "invalid_grant");
+	               "{\"error\":\"invalid_grant\",\"error_description\":\"Unknown or invalid "
+	               "refresh token.\"}",
+	               OT_OUTCOME_PERMANENT, "invalid_grant: Unknown or invalid refresh token.",
+	               "invalid_grant");
 	expect_verdict(400, "{\"reason\":\"Invalid Token!\",\"error\":\"invalid_grant\"}",
-		       OT_OUTCOME_PERMANENT, "invalid_grant: Invalid Token!", "invalid_grant");
+	               OT_OUTCOME_PERMANENT, "invalid_grant: Invalid Token!", "invalid_grant");
 	/* Entra: error_codes, trace_id ignored */
 	expect_verdict(400,
-		       "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS70008: "
-		       "expired\",\"error_codes\":[70008],\"trace_id\":\"t\"}",
-		       OT_OUTCOME_PERMANENT, "invalid_grant: AADSTS70008: expired", "invalid_grant");
+	               "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS70008: "
+	               "expired\",\"error_codes\":[70008],\"trace_id\":\"t\"}",
+	               OT_OUTCOME_PERMANENT, "invalid_grant: AADSTS70008: expired",
+	               "invalid_grant");
 }
 
 static void test_s18_s19_client_rejected(void **state)
 {
 	(void)state;
 	expect_verdict(401,
-		       "{\"error\":\"invalid_client\",\"error_description\":\"Invalid client "
-		       "secret\"}",
-		       OT_OUTCOME_CLIENT, "client rejected: invalid_client: Invalid client secret",
-		       "invalid_client");
-	expect_verdict(401,
-		       "{\"error\":\"server_error\",\"error_description\":\"access_denied\"}",
-		       OT_OUTCOME_CLIENT, "client rejected: server_error: access_denied",
-		       "server_error");
+	               "{\"error\":\"invalid_client\",\"error_description\":\"Invalid client "
+	               "secret\"}",
+	               OT_OUTCOME_CLIENT, "client rejected: invalid_client: Invalid client secret",
+	               "invalid_client");
+	expect_verdict(401, "{\"error\":\"server_error\",\"error_description\":\"access_denied\"}",
+	               OT_OUTCOME_CLIENT, "client rejected: server_error: access_denied",
+	               "server_error");
 	expect_verdict(401, "", OT_OUTCOME_CLIENT, "client rejected: HTTP 401", NULL);
 	expect_verdict(400, "{\"error\":\"invalid_client\"}", OT_OUTCOME_CLIENT,
-		       "client rejected: invalid_client", "invalid_client");
+	               "client rejected: invalid_client", "invalid_client");
 	expect_verdict(400, "{\"error\":\"unauthorized_client\"}", OT_OUTCOME_CLIENT,
-		       "client rejected: unauthorized_client", "unauthorized_client");
+	               "client rejected: unauthorized_client", "unauthorized_client");
 	expect_verdict(200, "{\"error\":\"invalid_client\"}", OT_OUTCOME_CLIENT,
-		       "client rejected: invalid_client", "invalid_client");
+	               "client rejected: invalid_client", "invalid_client");
 }
 
 static void test_s20_invalid_scope(void **state)
 {
 	(void)state;
 	expect_verdict(400, "{\"error\":\"invalid_scope\",\"error_description\":\"consent\"}",
-		       OT_OUTCOME_PERMANENT, "invalid_scope: consent", "invalid_scope");
+	               OT_OUTCOME_PERMANENT, "invalid_scope: consent", "invalid_scope");
 	expect_verdict(400, "{\"error\":\"invalid_request\"}", OT_OUTCOME_PERMANENT,
-		       "invalid_request", "invalid_request");
+	               "invalid_request", "invalid_request");
 }
 
 static void test_s23_429_retry_after(void **state)
@@ -396,12 +400,12 @@ static void test_s25_503_temporarily_unavailable(void **state)
 	ot_token_answer_free(&v.answer);
 	/* the error code alone, in a 400 or a 200, is transient too */
 	expect_verdict(400, "{\"error\":\"temporarily_unavailable\"}", OT_OUTCOME_TRANSIENT,
-		       "temporarily_unavailable", "temporarily_unavailable");
+	               "temporarily_unavailable", "temporarily_unavailable");
 	expect_verdict(400, "{\"error\":\"slow_down\"}", OT_OUTCOME_TRANSIENT, "slow_down",
-		       "slow_down");
+	               "slow_down");
 	/* 5xx whatever the body, even invalid_grant */
 	expect_verdict(500, "{\"error\":\"invalid_grant\"}", OT_OUTCOME_TRANSIENT,
-		       "HTTP 500: invalid_grant", "invalid_grant");
+	               "HTTP 500: invalid_grant", "invalid_grant");
 }
 
 static void test_s26_server_and_transport_errors(void **state)
@@ -442,7 +446,7 @@ static void test_s27_redirect(void **state)
 	(void)state;
 	expect_verdict(302, "", OT_OUTCOME_TRANSIENT, "HTTP 302 redirect not followed", NULL);
 	expect_verdict(307, "{\"access_token\":\"A2\"}", OT_OUTCOME_TRANSIENT,
-		       "HTTP 307 redirect not followed", NULL);
+	               "HTTP 307 redirect not followed", NULL);
 }
 
 static void test_s28_form_encoded(void **state)
@@ -462,16 +466,17 @@ static void test_s28_form_encoded(void **state)
 	assert_string_equal(a.token_type, "Bearer");
 	ot_token_answer_free(&a);
 	expect_verdict(200,
-		       "error=bad_refresh_token&error_description=The+refresh+token+passed+is+"
-		       "incorrect+or+expired.&error_uri=https%3A%2F%2Fdocs.github.com",
-		       OT_OUTCOME_PERMANENT,
-		       "bad_refresh_token: The refresh token passed is incorrect or expired.",
-		       "bad_refresh_token");
+	               "error=bad_refresh_token&error_description=The+refresh+token+passed+is+"
+	               "incorrect+or+expired.&error_uri=https%3A%2F%2Fdocs.github.com",
+	               OT_OUTCOME_PERMANENT,
+	               "bad_refresh_token: The refresh token passed is incorrect or expired.",
+	               "bad_refresh_token");
 	expect_malformed("access_token=A%2", "not JSON or form-encoded");
 	expect_malformed("access_token=A%zz", "not JSON or form-encoded");
 	expect_malformed("=A", "not JSON or form-encoded");
 	expect_malformed("Service Unavailable", "not JSON or form-encoded");
-	expect_malformed("access_token=A%0D%0AX-Evil:1", "access_token contains control characters");
+	expect_malformed("access_token=A%0D%0AX-Evil:1",
+	                 "access_token contains control characters");
 	expect_malformed("access_token=A%00B", "access_token contains control characters");
 	/* duplicate keys: the first wins, as for JSON */
 	parse("access_token=A1&access_token=A2", &a);
@@ -485,21 +490,22 @@ static void test_vendor_error_bodies(void **state)
 {
 	(void)state;
 	expect_verdict(400, "{\"status\":\"BAD_REFRESH_TOKEN\",\"message\":\"expired\"}",
-		       OT_OUTCOME_PERMANENT, "bad_refresh_token: expired", "bad_refresh_token");
+	               OT_OUTCOME_PERMANENT, "bad_refresh_token: expired", "bad_refresh_token");
 	expect_verdict(200, "{\"status\":\"BAD_REFRESH_TOKEN\"}", OT_OUTCOME_PERMANENT,
-		       "bad_refresh_token", "bad_refresh_token");
+	               "bad_refresh_token", "bad_refresh_token");
 	expect_verdict(400, "{\"errors\":[{\"code\":\"token_revoked\",\"message\":\"gone\"}]}",
-		       OT_OUTCOME_PERMANENT, "token_revoked: gone", "token_revoked");
-	expect_verdict(400,
-		       "{\"error\":{\"code\":400,\"message\":\"bad\",\"status\":\"INVALID_ARGUMENT\"}}",
-		       OT_OUTCOME_PERMANENT, "invalid_argument: bad", "invalid_argument");
+	               OT_OUTCOME_PERMANENT, "token_revoked: gone", "token_revoked");
+	expect_verdict(
+	        400,
+	        "{\"error\":{\"code\":400,\"message\":\"bad\",\"status\":\"INVALID_ARGUMENT\"}}",
+	        OT_OUTCOME_PERMANENT, "invalid_argument: bad", "invalid_argument");
 	/* success words and numbers are not error codes */
 	expect_verdict(200, "{\"status\":\"OK\"}", OT_OUTCOME_TRANSIENT,
-		       "malformed answer: no access_token", NULL);
+	               "malformed answer: no access_token", NULL);
 	expect_verdict(404, "{\"timestamp\":\"t\",\"status\":404,\"error\":\"Not Found\"}",
-		       OT_OUTCOME_TRANSIENT, "HTTP 404", NULL);
+	               OT_OUTCOME_TRANSIENT, "HTTP 404", NULL);
 	expect_verdict(200, "{\"access_token\":\"\",\"token_type\":\"Bearer\"}",
-		       OT_OUTCOME_TRANSIENT, "malformed answer: no access_token", NULL);
+	               OT_OUTCOME_TRANSIENT, "malformed answer: no access_token", NULL);
 	expect_verdict(200, "{}", OT_OUTCOME_TRANSIENT, "malformed answer: no access_token", NULL);
 	expect_verdict(418, "{}", OT_OUTCOME_TRANSIENT, "HTTP 418", NULL);
 	expect_verdict(204, "", OT_OUTCOME_TRANSIENT, "malformed answer: empty body", NULL);
@@ -536,7 +542,8 @@ static void test_garbage(void **state)
 	expect_malformed("\"access_token\"", "JSON but not an object");
 	expect_malformed("42", "JSON but not an object");
 	expect_malformed("{garbage}", "invalid JSON");
-	expect_malformed("{\"access_token\":\"A\"} trailing", "trailing data after the JSON object");
+	expect_malformed("{\"access_token\":\"A\"} trailing",
+	                 "trailing data after the JSON object");
 	expect_malformed("{\"access_token\":\"A\"}{}", "trailing data after the JSON object");
 	expect_malformed("\x01\x02\x03", "not JSON or form-encoded");
 	ot_token_parse(NULL, 5, &a);
@@ -571,11 +578,12 @@ static void test_nul_and_control_characters(void **state)
 	static const char raw[] = "{\"access_token\":\"A\0B\"}";
 	(void)state;
 
-	expect_malformed("{\"access_token\":\"A\\u0000B\"}", "access_token contains control characters");
+	expect_malformed("{\"access_token\":\"A\\u0000B\"}",
+	                 "access_token contains control characters");
 	expect_malformed("{\"access_token\":\"A\",\"refresh_token\":\"R\\u0000X\"}",
-			 "refresh_token is not a clean string");
+	                 "refresh_token is not a clean string");
 	expect_malformed("{\"access_token\":\"A\\r\\nX-Evil: 1\"}",
-			 "access_token contains control characters");
+	                 "access_token contains control characters");
 	/* a NUL in a key must not make it match "access_token" */
 	expect_malformed("{\"access_token\\u0000x\":\"A\"}", "no access_token");
 	/* an escaped backslash before u0000 is not an escape of NUL */
@@ -637,17 +645,18 @@ static void test_sanitised_server_text(void **state)
 	ot_token_answer_free(&a);
 	/* a long description is cut */
 	snprintf(body, sizeof(body), "{\"error\":\"invalid_grant\",\"error_description\":\"%s\"}",
-		 "a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a "
-		 "a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a");
+	         "a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a "
+	         "a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a "
+	         "a");
 	parse(body, &a);
 	assert_true(strlen(a.error_description) <= 120);
 	assert_string_equal(a.error_description + strlen(a.error_description) - 3, "...");
 	ot_token_answer_free(&a);
 	/* a token echoed back by the server is redacted */
 	classify_h(400,
-		   "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh token: "
-		   "1//0gSECRETSECRETSECRETSECRETSECRETSECRETSECRETxyz\"}",
-		   NULL, NULL, &v);
+	           "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh token: "
+	           "1//0gSECRETSECRETSECRETSECRETSECRETSECRETSECRETxyz\"}",
+	           NULL, NULL, &v);
 	assert_int_equal(v.outcome, OT_OUTCOME_PERMANENT);
 	assert_string_equal(v.reason, "invalid_grant: Invalid refresh token: [redacted]");
 	ot_token_answer_free(&v.answer);
@@ -657,14 +666,14 @@ static void test_sanitised_server_text(void **state)
 static void test_reason_never_has_tokens(void **state)
 {
 	static const char *const bodies[] = {
-		"{\"access_token\":\"SECRETA\",\"refresh_token\":\"SECRETR\",\"expires_in\":\"x\"}",
-		"{\"access_token\":\"SECRETA\",\"refresh_token\":\"SECRETR\"",
-		"{\"access_token\":\"SECRETA\",\"error\":\"invalid_grant\"}",
-		"{\"access_token\":\"SECRETA\"} SECRETR",
-		"access_token=SECRETA&expires_in=SECRETR",
-		"<html>SECRETA</html>",
-		"{\"access_token\":\"SECRETA\\u0000\"}",
-		"{\"error\":\"Bad Request\",\"refresh_token\":\"SECRETR\"}",
+	        "{\"access_token\":\"SECRETA\",\"refresh_token\":\"SECRETR\",\"expires_in\":\"x\"}",
+	        "{\"access_token\":\"SECRETA\",\"refresh_token\":\"SECRETR\"",
+	        "{\"access_token\":\"SECRETA\",\"error\":\"invalid_grant\"}",
+	        "{\"access_token\":\"SECRETA\"} SECRETR",
+	        "access_token=SECRETA&expires_in=SECRETR",
+	        "<html>SECRETA</html>",
+	        "{\"access_token\":\"SECRETA\\u0000\"}",
+	        "{\"error\":\"Bad Request\",\"refresh_token\":\"SECRETR\"}",
 	};
 	static const long statuses[] = {200, 400, 401, 429, 302, 404};
 	(void)state;
@@ -694,12 +703,12 @@ static void test_retry_after(void **state)
 	assert_int_equal(ot_parse_retry_after("Tuesday, 25-Nov-25 15:21:40 GMT", NOW), NOW + 100);
 	assert_int_equal(ot_parse_retry_after("Tue Nov 25 15:21:40 2025", NOW), NOW + 100);
 	assert_int_equal(ot_parse_retry_after("Tue Nov  5 15:21:40 2025", NOW - 20 * 86400),
-			 NOW - 20 * 86400 + 100);
+	                 NOW - 20 * 86400 + 100);
 	assert_int_equal(ot_parse_retry_after("Wed, 26 Nov 2025 15:20:00 GMT", NOW), NOW + 86400);
 	assert_int_equal(ot_parse_retry_after("Fri, 26 Dec 2025 15:20:00 GMT", NOW), NOW + 86400);
 	assert_int_equal(ot_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", NOW), 0);
 	assert_int_equal(ot_parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784111700),
-			 784111777);
+	                 784111777);
 	assert_int_equal(ot_parse_retry_after("-5", NOW), 0);
 	assert_int_equal(ot_parse_retry_after("12abc", NOW), 0);
 	assert_int_equal(ot_parse_retry_after("soon", NOW), 0);
@@ -752,11 +761,11 @@ static void test_apply_rotation(void **state)
 
 	cred_with_r1(&c);
 	assert_int_equal(apply_body(&c,
-				    "{\"access_token\":\"A2\",\"token_type\":\"bearer\","
-				    "\"expires_in\":3600,\"refresh_token\":\"R2\","
-				    "\"x_refresh_token_expires_in\":8726400}",
-				    NULL),
-			 1);
+	                            "{\"access_token\":\"A2\",\"token_type\":\"bearer\","
+	                            "\"expires_in\":3600,\"refresh_token\":\"R2\","
+	                            "\"x_refresh_token_expires_in\":8726400}",
+	                            NULL),
+	                 1);
 	assert_string_equal(c.access_token, "A2");
 	assert_string_equal(c.refresh_token, "R2");
 	ot_fingerprint("R2", fp);
@@ -779,7 +788,7 @@ static void test_apply_rotation(void **state)
 	assert_int_equal(c.last_attempt_at, NOW);
 	/* rotated without a declared expiry: the old expiry does not carry over */
 	assert_int_equal(apply_body(&c, "{\"access_token\":\"A3\",\"refresh_token\":\"R3\"}", NULL),
-			 1);
+	                 1);
 	assert_int_equal(c.refresh_expires_at, 0);
 	ot_credential_clear(&c);
 }
@@ -800,18 +809,18 @@ static void test_apply_keep_and_same(void **state)
 	assert_string_equal(c.scope, "");
 	/* the same refresh token again: not rotated, declared expiry updated */
 	assert_int_equal(apply_body(&c,
-				    "{\"access_token\":\"A2\",\"refresh_token\":\"R1\","
-				    "\"refresh_expires_in\":100}",
-				    NULL),
-			 0);
+	                            "{\"access_token\":\"A2\",\"refresh_token\":\"R1\","
+	                            "\"refresh_expires_in\":100}",
+	                            NULL),
+	                 0);
 	assert_int_equal(c.refresh_issued_at, NOW - 1000);
 	assert_int_equal(c.refresh_expires_at, NOW + 100);
 	/* the same one with 0: the known expiry stays */
 	assert_int_equal(apply_body(&c,
-				    "{\"access_token\":\"A2\",\"refresh_token\":\"R1\","
-				    "\"refresh_expires_in\":0}",
-				    NULL),
-			 0);
+	                            "{\"access_token\":\"A2\",\"refresh_token\":\"R1\","
+	                            "\"refresh_expires_in\":0}",
+	                            NULL),
+	                 0);
 	assert_int_equal(c.refresh_expires_at, NOW + 100);
 	/* provider default_expires_in when expires_in is absent; expires_in 0 is expired now */
 	p.default_expires_in = 7200;
@@ -832,17 +841,17 @@ static void test_apply_without_secrets_and_first(void **state)
 	ot_secret_free(c.refresh_token);
 	c.refresh_token = NULL;
 	assert_int_equal(apply_body(&c, "{\"access_token\":\"A2\",\"refresh_token\":\"R1\"}", NULL),
-			 0);
+	                 0);
 	assert_string_equal(c.refresh_token, "R1");
 	ot_secret_free(c.refresh_token);
 	c.refresh_token = NULL;
 	assert_int_equal(apply_body(&c, "{\"access_token\":\"A2\",\"refresh_token\":\"R9\"}", NULL),
-			 1);
+	                 1);
 	ot_credential_clear(&c);
 	/* an empty credential (import) */
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(apply_body(&c, "{\"access_token\":\"A\",\"refresh_token\":\"R\"}", NULL),
-			 1);
+	                 1);
 	assert_int_equal(c.has_refresh_token, 1);
 	assert_int_equal(c.refresh_issued_at, NOW);
 	ot_credential_clear(&c);
@@ -873,7 +882,7 @@ static void test_backoff(void **state)
 	assert_int_equal(ot_backoff_delay(1, 1, 1, 0.0), 1); /* never below 1 s */
 	assert_int_equal(ot_backoff_delay(1, 0, 0, 0.0), 1);
 	assert_int_equal(ot_backoff_delay(3, 100, 50, 1.0), 100); /* max below base */
-	assert_int_equal(ot_backoff_delay(1, 30, 3600, 7.0), 30);  /* rnd clamped */
+	assert_int_equal(ot_backoff_delay(1, 30, 3600, 7.0), 30); /* rnd clamped */
 	assert_int_equal(ot_backoff_delay(1, 30, 3600, -1.0), 15);
 	for (int n = 1; n < 40; n++)
 		for (int k = 0; k <= 10; k++) {
@@ -885,38 +894,38 @@ static void test_backoff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_s01_full_answer),
-		cmocka_unit_test(test_s02_s03_no_or_empty_refresh_token),
-		cmocka_unit_test(test_s04_expires_in_string),
-		cmocka_unit_test(test_s05_no_expires_in),
-		cmocka_unit_test(test_s06_expires_in_edges),
-		cmocka_unit_test(test_s07_token_type),
-		cmocka_unit_test(test_s08_to_s10_refresh_expiry),
-		cmocka_unit_test(test_s09_empty_scope),
-		cmocka_unit_test(test_s11_extra_members_ignored),
-		cmocka_unit_test(test_s12_html_page),
-		cmocka_unit_test(test_s13_error_in_200),
-		cmocka_unit_test(test_s14_truncated),
-		cmocka_unit_test(test_s15_to_s17_invalid_grant),
-		cmocka_unit_test(test_s18_s19_client_rejected),
-		cmocka_unit_test(test_s20_invalid_scope),
-		cmocka_unit_test(test_s23_429_retry_after),
-		cmocka_unit_test(test_s24_rate_limit_reset),
-		cmocka_unit_test(test_s25_503_temporarily_unavailable),
-		cmocka_unit_test(test_s26_server_and_transport_errors),
-		cmocka_unit_test(test_s27_redirect),
-		cmocka_unit_test(test_s28_form_encoded),
-		cmocka_unit_test(test_vendor_error_bodies),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_nul_and_control_characters),
-		cmocka_unit_test(test_size_bound),
-		cmocka_unit_test(test_sanitised_server_text),
-		cmocka_unit_test(test_reason_never_has_tokens),
-		cmocka_unit_test(test_retry_after),
-		cmocka_unit_test(test_apply_rotation),
-		cmocka_unit_test(test_apply_keep_and_same),
-		cmocka_unit_test(test_apply_without_secrets_and_first),
-		cmocka_unit_test(test_backoff),
+	        cmocka_unit_test(test_s01_full_answer),
+	        cmocka_unit_test(test_s02_s03_no_or_empty_refresh_token),
+	        cmocka_unit_test(test_s04_expires_in_string),
+	        cmocka_unit_test(test_s05_no_expires_in),
+	        cmocka_unit_test(test_s06_expires_in_edges),
+	        cmocka_unit_test(test_s07_token_type),
+	        cmocka_unit_test(test_s08_to_s10_refresh_expiry),
+	        cmocka_unit_test(test_s09_empty_scope),
+	        cmocka_unit_test(test_s11_extra_members_ignored),
+	        cmocka_unit_test(test_s12_html_page),
+	        cmocka_unit_test(test_s13_error_in_200),
+	        cmocka_unit_test(test_s14_truncated),
+	        cmocka_unit_test(test_s15_to_s17_invalid_grant),
+	        cmocka_unit_test(test_s18_s19_client_rejected),
+	        cmocka_unit_test(test_s20_invalid_scope),
+	        cmocka_unit_test(test_s23_429_retry_after),
+	        cmocka_unit_test(test_s24_rate_limit_reset),
+	        cmocka_unit_test(test_s25_503_temporarily_unavailable),
+	        cmocka_unit_test(test_s26_server_and_transport_errors),
+	        cmocka_unit_test(test_s27_redirect),
+	        cmocka_unit_test(test_s28_form_encoded),
+	        cmocka_unit_test(test_vendor_error_bodies),
+	        cmocka_unit_test(test_garbage),
+	        cmocka_unit_test(test_nul_and_control_characters),
+	        cmocka_unit_test(test_size_bound),
+	        cmocka_unit_test(test_sanitised_server_text),
+	        cmocka_unit_test(test_reason_never_has_tokens),
+	        cmocka_unit_test(test_retry_after),
+	        cmocka_unit_test(test_apply_rotation),
+	        cmocka_unit_test(test_apply_keep_and_same),
+	        cmocka_unit_test(test_apply_without_secrets_and_first),
+	        cmocka_unit_test(test_backoff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
