@@ -1,0 +1,102 @@
+/* model.h - the console's rows: every configured account with its stored credential (never
+ * token values) and its health, kept sorted and filtered, with per-state counts.
+ *
+ * Cost model (100,000 accounts): health is re-evaluated only for rows whose state can change
+ * at this second (a heap ordered by each row's next transition time), counts are kept
+ * incrementally, and a row whose state changes moves within the sorted order instead of the
+ * whole order being sorted again. The store is re-read only when its version changes. */
+#ifndef OAUTHTOP_TUI_MODEL_H
+#define OAUTHTOP_TUI_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oauthtop/config.h"
+#include "oauthtop/credential.h"
+#include "oauthtop/err.h"
+#include "oauthtop/health.h"
+#include "oauthtop/store.h"
+
+#define TUI_SORTS(X)                                                                               \
+	X(URGENCY, "urgency")                                                                      \
+	X(NAME, "account")                                                                         \
+	X(PROVIDER, "provider")                                                                    \
+	X(ACCESS, "access")                                                                        \
+	X(REFRESH, "refresh")                                                                      \
+	X(LAST, "last refresh")                                                                    \
+	X(FAILURES, "failures")
+
+typedef enum tui_sort {
+#define TUI_SORT_ENUM(id, name) TUI_SORT_##id,
+	TUI_SORTS(TUI_SORT_ENUM)
+#undef TUI_SORT_ENUM
+	TUI_SORT_COUNT
+} tui_sort;
+
+typedef struct tui_row {
+	const ot_account *acct;
+	ot_credential cred; /* token values always NULL; cred.account NULL: nothing stored */
+	ot_health h;        /* at the model's clock (reason may point into cred) */
+	int64_t next_eval;  /* when h may change next; INT64_MAX never */
+	uint32_t heap_pos;
+	uint32_t order_pos;
+	bool match; /* passes the filter */
+} tui_row;
+
+typedef struct tui_model tui_model;
+
+/* The model borrows cfg and st. */
+tui_model *model_new(const ot_config *cfg, ot_store *st);
+void model_free(tui_model *m);
+
+/* Reads every credential and the keepers from the store, evaluates health at now, sorts.
+ * Returns -1 with err on a store error (the rows keep their previous data). */
+int model_load(tui_model *m, int64_t now, ot_err *err);
+
+/* Re-reads one account's credential (after a refresh landed). Returns -1 on error. */
+int model_update_account(tui_model *m, const char *name, int64_t now, ot_err *err);
+
+/* true when another process (or this one) changed the store since the last load. */
+bool model_store_changed(tui_model *m);
+
+/* Advances the clock: re-evaluates the rows whose state may change at now. Returns true if
+ * any row's state changed (the order or counts may have moved). */
+bool model_tick(tui_model *m, int64_t now);
+
+int64_t model_now(const tui_model *m);
+size_t model_total(const tui_model *m);
+/* Rows count per state (all rows, filter ignored) and how many have reauth_soon. */
+size_t model_state_count(const tui_model *m, ot_state s);
+size_t model_reauth_soon(const tui_model *m);
+
+/* The visible list (sorted, filtered). */
+size_t model_count(const tui_model *m);
+tui_row *model_row(tui_model *m, size_t i);
+/* Position of the account in the visible list, or SIZE_MAX. */
+size_t model_find(const tui_model *m, const char *name);
+
+/* Selection follows its account when the order changes. SIZE_MAX when the list is empty. */
+size_t model_selected(const tui_model *m);
+void model_select(tui_model *m, size_t i);
+tui_row *model_selected_row(tui_model *m);
+
+tui_sort model_sort(const tui_model *m);
+void model_set_sort(tui_model *m, tui_sort s);
+const char *model_sort_name(tui_sort s);
+
+/* Case-insensitive substring of name, provider or state; "" shows every row. */
+void model_set_filter(tui_model *m, const char *text);
+const char *model_filter(const tui_model *m);
+
+/* Keepers as last read from the store. */
+const ot_keeper *model_keepers(const tui_model *m, size_t *n);
+
+/* Longest account and provider names (for column widths). */
+size_t model_name_width(const tui_model *m);
+size_t model_provider_width(const tui_model *m);
+
+/* The refresh-token expiry the health rules use (declared, else configured); 0 unknown. */
+int64_t model_refresh_expiry(const tui_row *r);
+
+#endif
