@@ -22,6 +22,8 @@ struct ot_http_req {
 	char *ca_file;
 	char *authorization;
 	ot_form form;
+	size_t form_sent; /* read position in form while uploading */
+	bool rewind_refused;
 	char *resp;
 	size_t resp_len, resp_cap;
 	bool truncated;
@@ -333,6 +335,32 @@ static int req_build_headers(ot_http_req *r)
 	return rc;
 }
 
+static size_t req_on_read(char *buf, size_t size, size_t nmemb, void *userp)
+{
+	ot_http_req *r = userp;
+	size_t n = size * nmemb, left = r->form.len - r->form_sent;
+
+	if (n > left)
+		n = left;
+	memcpy(buf, r->form.buf + r->form_sent, n);
+	r->form_sent += n;
+	return n;
+}
+
+/* libcurl asks to rewind the body only to send it again: after a reused connection died
+ * with the whole request written and no answer read. The server may have acted on it (a
+ * rotated refresh token), so the resend is the engine's decision (one lost-answer retry),
+ * never a silent one. A request that never left is resent without rewinding. */
+static int req_on_seek(void *userp, curl_off_t offset, int origin)
+{
+	ot_http_req *r = userp;
+
+	(void)offset;
+	(void)origin;
+	r->rewind_refused = true;
+	return CURL_SEEKFUNC_CANTSEEK;
+}
+
 /* Sets every option of a request on r->easy. Returns -1 with err on failure. */
 static int req_setup(ot_http_req *r, CURLSH *share, ot_err *err)
 {
@@ -361,8 +389,12 @@ static int req_setup(ot_http_req *r, CURLSH *share, ot_err *err)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	if (r->form.len) {
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->form.len);
-		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->form.buf);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, req_on_read);
+		curl_easy_setopt(e, CURLOPT_READDATA, r);
+		curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, req_on_seek);
+		curl_easy_setopt(e, CURLOPT_SEEKDATA, r);
 	} else {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	}
@@ -460,16 +492,20 @@ void ot_http_req_free(ot_http_req *r)
 static void req_describe_error(const ot_http_req *r, char *out, size_t n)
 {
 	const char *detail = r->errbuf[0] ? r->errbuf : curl_easy_strerror(r->code);
-	curl_off_t connect_us = 0;
+	long reqsize = 0;
 
+	if (r->rewind_refused) {
+		snprintf(out, n, "connection closed without an answer after the request was sent");
+		return;
+	}
 	switch (r->code) {
 	case CURLE_OPERATION_TIMEDOUT:
-		curl_easy_getinfo(r->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-		if (connect_us == 0)
+		curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &reqsize);
+		if (reqsize > 0)
+			snprintf(out, n, "timeout after %lld s", (long long)r->total_timeout);
+		else
 			snprintf(out, n, "connect timeout after %lld s",
 				 (long long)r->connect_timeout);
-		else
-			snprintf(out, n, "timeout after %lld s", (long long)r->total_timeout);
 		return;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
@@ -521,16 +557,16 @@ void ot_http_req_result(const ot_http_req *r, ot_http_result *out)
 
 bool ot_http_req_answer_lost(const ot_http_req *r)
 {
-	curl_off_t up = 0;
 	long reqsize = 0;
 
 	if (!r->done)
 		return true;
 	if (r->code == CURLE_OK)
 		return r->truncated;
-	curl_easy_getinfo(r->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+	if (r->rewind_refused)
+		return true;
 	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &reqsize);
-	return reqsize > 0 && (size_t)up >= r->form.len;
+	return reqsize > 0 && r->form_sent >= r->form.len;
 }
 
 void *ot_http_req_user(const ot_http_req *r)
