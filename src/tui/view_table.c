@@ -391,6 +391,14 @@ static void draw_log(tui_app *app, const layout *L)
 	}
 }
 
+/* The keys that matter, longest first: the first that fits is shown. */
+static const char *const key_hints[] = {
+	" r refresh  R refresh due  a authorize  %s details  / filter  s sort  t theme  ? help  "
+	"q quit",
+	" r refresh  R all due  a auth  %s details  / filter  s sort  t theme  ? help  q quit",
+	" r refresh  R all due  %s details  / filter  ? help  q quit",
+};
+
 static void draw_status(tui_app *app, const layout *L)
 {
 	char buf[300];
@@ -421,10 +429,11 @@ static void draw_status(tui_app *app, const layout *L)
 		return;
 	}
 	paint_role(stdscr, TUI_ROLE_KEYS, false);
-	snprintf(buf, sizeof(buf),
-		 " r refresh  R refresh due  a authorize  %s details  / filter  s sort  t theme  "
-		 "? help  q quit",
-		 paint_glyph_str(GLYPH_ENTER));
+	for (size_t i = 0; i < sizeof(key_hints) / sizeof(key_hints[0]); i++) {
+		snprintf(buf, sizeof(buf), key_hints[i], paint_glyph_str(GLYPH_ENTER));
+		if (paint_width(buf) <= COLS)
+			break;
+	}
 	paint_str(stdscr, L->status_y, 0, COLS, buf, PAINT_PAD);
 	if (filter[0]) {
 		snprintf(buf, sizeof(buf), " filter \"%s\": %zu of %zu ", filter,
