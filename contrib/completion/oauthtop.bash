@@ -89,7 +89,7 @@ _oauthtop_options() {
 	tui) echo "--theme" ;;
 	status) echo "--format --output" ;;
 	refresh) echo "--all --force --concurrency" ;;
-	daemon) echo "--log-format" ;;
+	daemon) echo "--log-format --verbose" ;;
 	token) echo "--min-valid" ;;
 	history) echo "--limit --format" ;;
 	esac

@@ -185,7 +185,11 @@ want "json prometheus table" oauthtop status --format=""
 want "json table" oauthtop history --format ""
 want "json text" oauthtop daemon --log-format ""
 mkdir -p "$THEMES" && : >"$THEMES/solarized.theme"
-OAUTHTOP_THEME_DIR=$THEMES want "default mono solarized" oauthtop tui --theme ""
+# Themes: the built-in ones and those in $OAUTHTOP_THEME_DIR (installed ones may add more).
+got=" $(OAUTHTOP_THEME_DIR=$THEMES comp oauthtop tui --theme "") "
+for th in default mono solarized; do
+	[[ $got == *" $th "* ]] || { echo "theme completion: no $th in [$got]"; exit 1; }
+done
 want "--all --concurrency --config --force --help --store" oauthtop refresh --
 want "--config --help --store --version" oauthtop --
 want "" oauthtop token billing-api --config examples/generic.json ""
