@@ -29,6 +29,7 @@
 #define DM_BEAT_MS 10000     /* heartbeat at least this often; also the longest sleep */
 #define DM_BEAT_MIN_MS 1000  /* and not more often than this */
 #define DM_RELOAD_MS 5000    /* full store re-read at most this often */
+#define DM_EVAL_MIN_MS 100   /* full evaluations at most this often: O(N) each */
 #define DM_HOLD_LEASED_MS 2000
 #define DM_HOLD_SKIPPED_MS 1000
 #define DM_HOLD_ERROR_MS 5000
@@ -610,7 +611,10 @@ static int dm_timeout(dm *d)
 	if (d->stopping) {
 		t = dm_min(t, d->stop_deadline - mono);
 	} else {
-		t = dm_min(t, d->next_eval_ms - dm_wall_ms());
+		int64_t ev = d->next_eval_ms - dm_wall_ms();
+		if (ev < d->last_eval_mono + DM_EVAL_MIN_MS - mono)
+			ev = d->last_eval_mono + DM_EVAL_MIN_MS - mono;
+		t = dm_min(t, ev);
 		t = dm_min(t, d->last_eval_mono + DM_BEAT_MS - mono);
 	}
 	if (et >= 0)
@@ -633,6 +637,15 @@ static void dm_step(dm *d)
 	}
 }
 
+/* Forced (start, reload), an account's moment (wakes closer than DM_EVAL_MIN_MS are merged:
+ * a fleet spread over the jitter costs at most 10 scans a second), or the periodic one. */
+static bool dm_eval_due(const dm *d, int64_t now_ms, int64_t mono)
+{
+	if (d->force_eval || mono - d->last_eval_mono >= DM_BEAT_MS)
+		return true;
+	return now_ms >= d->next_eval_ms && mono - d->last_eval_mono >= DM_EVAL_MIN_MS;
+}
+
 static void dm_run(dm *d)
 {
 	for (;;) {
@@ -642,8 +655,7 @@ static void dm_run(dm *d)
 		dm_signals_read(d);
 		if (d->next_cfg && ot_engine_pending(d->eng) == 0)
 			dm_swap_config(d);
-		if (!d->stopping && (d->force_eval || now_ms >= d->next_eval_ms ||
-				     mono - d->last_eval_mono >= DM_BEAT_MS)) {
+		if (!d->stopping && dm_eval_due(d, now_ms, mono)) {
 			d->force_eval = false;
 			dm_evaluate(d, now_ms);
 		}
