@@ -47,20 +47,20 @@ typedef struct ot_hook_done {
 	const char *account;
 	ot_hook_event event;
 	int64_t pid;
-	int exit_code;    /* exit status, or -1 when killed by a signal */
-	int signal;       /* the signal that ended it, 0 if it exited */
-	bool timed_out;   /* we killed it at its time limit */
+	int exit_code;  /* exit status, or -1 when killed by a signal */
+	int signal;     /* the signal that ended it, 0 if it exited */
+	bool timed_out; /* we killed it at its time limit */
 	double seconds;
 } ot_hook_done;
 
 typedef void (*ot_hook_done_cb)(const ot_hook_done *d, void *user);
 
 typedef struct ot_hooks_opts {
-	const char *reauth;    /* commands, NULL or "" for none; copied */
+	const char *reauth; /* commands, NULL or "" for none; copied */
 	const char *failing;
 	const char *recovered;
-	long timeout_ms;       /* 0: 30000 */
-	size_t max_running;    /* 0: 64; a hook beyond is not started (-1 from fire) */
+	long timeout_ms;         /* 0: 30000 */
+	size_t max_running;      /* 0: 64; a hook beyond is not started (-1 from fire) */
 	ot_hook_done_cb on_done; /* may be NULL */
 	void *user;
 } ot_hooks_opts;
@@ -74,7 +74,7 @@ void ot_hooks_free(ot_hooks *h);
 
 /* Replaces the three commands (configuration reload); running hooks are not touched. */
 void ot_hooks_set_commands(ot_hooks *h, const char *reauth, const char *failing,
-			   const char *recovered);
+                           const char *recovered);
 
 /* Starts the command configured for ev, without waiting for it. Returns 1 started, 0 no
  * command for ev, -1 with err when it could not be started (too many running, spawn error). */

@@ -24,12 +24,12 @@ int64_t ot_schedule_jitter(int64_t window);
 double ot_schedule_draw(const char *account, int64_t access_expires_at);
 
 typedef struct ot_schedule_in {
-	const ot_account *acct;     /* name, window, enabled */
-	const ot_credential *cred;  /* NULL: nothing stored */
-	ot_state state;             /* ot_health_eval() of acct/cred at now */
-	int64_t min_interval;       /* seconds (DESIGN §3 step 7) */
-	int64_t jitter;             /* seconds; < 0: ot_schedule_jitter(window) */
-	int64_t now;                /* Unix seconds */
+	const ot_account *acct;    /* name, window, enabled */
+	const ot_credential *cred; /* NULL: nothing stored */
+	ot_state state;            /* ot_health_eval() of acct/cred at now */
+	int64_t min_interval;      /* seconds (DESIGN §3 step 7) */
+	int64_t jitter;            /* seconds; < 0: ot_schedule_jitter(window) */
+	int64_t now;               /* Unix seconds */
 } ot_schedule_in;
 
 /* The earliest moment (Unix milliseconds) at which the account should be attempted, without

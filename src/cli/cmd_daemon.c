@@ -26,32 +26,32 @@
 #include "oauthtop/log.h"
 #include "oauthtop/schedule.h"
 
-#define DM_BEAT_MS 10000     /* heartbeat at least this often; also the longest sleep */
-#define DM_BEAT_MIN_MS 1000  /* and not more often than this */
-#define DM_RELOAD_MS 5000    /* full store re-read at most this often */
-#define DM_EVAL_MIN_MS 100   /* full evaluations at most this often: O(N) each */
-#define DM_HOLD_LEASED_MS 2000
+#define DM_BEAT_MS         10000 /* heartbeat at least this often; also the longest sleep */
+#define DM_BEAT_MIN_MS     1000  /* and not more often than this */
+#define DM_RELOAD_MS       5000  /* full store re-read at most this often */
+#define DM_EVAL_MIN_MS     100   /* full evaluations at most this often: O(N) each */
+#define DM_HOLD_LEASED_MS  2000
 #define DM_HOLD_SKIPPED_MS 1000
-#define DM_HOLD_ERROR_MS 5000
+#define DM_HOLD_ERROR_MS   5000
 #define DM_HOOK_TIMEOUT_MS 30000
 
 static const char daemon_help[] =
-	"usage: oauthtop daemon [--log-format text|json] [--verbose]\n\n"
-	"Keeps every enabled account refreshed, in the foreground: refreshes each account at a\n"
-	"random moment inside its window, retries failures with backoff, runs the configured\n"
-	"hooks on state changes, and writes a heartbeat the console shows. One line per action\n"
-	"on stderr (JSON lines with --log-format json); --verbose adds skipped attempts.\n"
-	"SIGHUP reloads the configuration (an invalid one is reported and the old one kept);\n"
-	"SIGTERM or SIGINT lets requests in flight finish (up to the total timeout) and exits.\n\n"
-	"exit: 0 after SIGTERM/SIGINT; 3 configuration or store error at start\n";
+        "usage: oauthtop daemon [--log-format text|json] [--verbose]\n\n"
+        "Keeps every enabled account refreshed, in the foreground: refreshes each account at a\n"
+        "random moment inside its window, retries failures with backoff, runs the configured\n"
+        "hooks on state changes, and writes a heartbeat the console shows. One line per action\n"
+        "on stderr (JSON lines with --log-format json); --verbose adds skipped attempts.\n"
+        "SIGHUP reloads the configuration (an invalid one is reported and the old one kept);\n"
+        "SIGTERM or SIGINT lets requests in flight finish (up to the total timeout) and exits.\n\n"
+        "exit: 0 after SIGTERM/SIGINT; 3 configuration or store error at start\n";
 
 typedef struct dm_entry {
 	const ot_account *acct; /* of the current configuration */
 	ot_credential cred;     /* without secrets; account NULL when nothing is stored */
 	ot_state state;
-	bool state_known;       /* false until first evaluated: no hook for the initial state */
-	int64_t next_ms;        /* schedule, Unix ms */
-	int64_t hold_ms;        /* no submission before this (leased, skipped, local error) */
+	bool state_known; /* false until first evaluated: no hook for the initial state */
+	int64_t next_ms;  /* schedule, Unix ms */
+	int64_t hold_ms;  /* no submission before this (leased, skipped, local error) */
 } dm_entry;
 
 typedef struct dm {
@@ -64,7 +64,7 @@ typedef struct dm {
 	int64_t started;
 	int64_t seen_version;
 	int64_t last_reload_ms;
-	bool reload_store; /* full re-read at the next evaluation */
+	bool reload_store;      /* full re-read at the next evaluation */
 	int64_t next_eval_ms;   /* wall clock, Unix ms */
 	int64_t last_eval_mono; /* monotonic ms: evaluate at least every DM_BEAT_MS */
 	int64_t last_beat_mono;
@@ -102,7 +102,7 @@ static int64_t dm_mono_ms(void)
 /* Text lines name the account in the message ("refreshed billing-api (...)"); JSON lines
  * carry it in their own member as well. */
 static void dm_log(const dm *d, ot_log_level lvl, const char *account, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 static void dm_log(const dm *d, ot_log_level lvl, const char *account, const char *fmt, ...)
 {
@@ -268,8 +268,11 @@ static const ot_credential *dm_cred(const dm_entry *e)
 static void dm_state_changed(dm *d, dm_entry *e, ot_state old, const ot_health *h)
 {
 	ot_hook_event ev = ot_hook_event_for(old, h->state);
-	ot_hook_info info = {.account = e->acct->name, .provider = e->acct->provider->name,
-			     .old_state = old, .new_state = h->state, .reason = h->reason};
+	ot_hook_info info = {.account = e->acct->name,
+	                     .provider = e->acct->provider->name,
+	                     .old_state = old,
+	                     .new_state = h->state,
+	                     .reason = h->reason};
 	ot_err err = {{0}};
 	int rc;
 
@@ -292,8 +295,9 @@ static void dm_on_hook_done(const ot_hook_done *hd, void *user)
 	const char *ev = ot_hook_event_name(hd->event);
 
 	if (hd->timed_out)
-		dm_log(d, OT_LOG_WARN, hd->account, "%s hook for %s killed after %.0fs (time limit)",
-		       ev, hd->account, hd->seconds);
+		dm_log(d, OT_LOG_WARN, hd->account,
+		       "%s hook for %s killed after %.0fs (time limit)", ev, hd->account,
+		       hd->seconds);
 	else if (hd->signal)
 		dm_log(d, OT_LOG_WARN, hd->account, "%s hook for %s killed by signal %d", ev,
 		       hd->account, hd->signal);
@@ -310,8 +314,12 @@ static void dm_entry_eval(dm *d, dm_entry *e, int64_t now)
 {
 	const ot_settings *s = dm_settings(d);
 	ot_health h = ot_health_eval(e->acct, dm_cred(e), now, s->reauth_warning);
-	ot_schedule_in in = {.acct = e->acct, .cred = dm_cred(e), .state = h.state,
-			     .min_interval = s->min_interval, .jitter = -1, .now = now};
+	ot_schedule_in in = {.acct = e->acct,
+	                     .cred = dm_cred(e),
+	                     .state = h.state,
+	                     .min_interval = s->min_interval,
+	                     .jitter = -1,
+	                     .now = now};
 
 	if (e->state_known && e->state != h.state)
 		dm_state_changed(d, e, e->state, &h);
@@ -415,7 +423,7 @@ static void dm_beat(dm *d)
 
 	d->last_beat_mono = dm_mono_ms();
 	if (ot_store_keeper_beat(d->cli->store, &d->cli->holder, "daemon", d->started,
-				 dm_wall_ms() / 1000, &err) < 0) {
+	                         dm_wall_ms() / 1000, &err) < 0) {
 		dm_log(d, OT_LOG_WARN, NULL, "heartbeat: %s", err.msg);
 		return;
 	}
@@ -494,8 +502,8 @@ static void dm_evaluate(dm *d, int64_t now_ms)
 
 static ot_engine *dm_engine_new(dm *d, const ot_config *cfg, ot_err *err)
 {
-	ot_engine_opts o = {.concurrency = 0, .actor_kind = "daemon", .on_result = dm_on_result,
-			    .user = d};
+	ot_engine_opts o = {
+	        .concurrency = 0, .actor_kind = "daemon", .on_result = dm_on_result, .user = d};
 
 	return ot_engine_new(cfg, d->cli->store, &o, err);
 }
@@ -511,13 +519,15 @@ static void dm_reload_config(dm *d)
 	if (ot_config_locate(d->cli->config_path, path, sizeof(path), &err) == 0)
 		cfg = ot_config_load(path, &err);
 	if (!cfg) {
-		dm_log(d, OT_LOG_ERROR, NULL, "reload failed, keeping the running configuration: %s",
-		       err.msg);
+		dm_log(d, OT_LOG_ERROR, NULL,
+		       "reload failed, keeping the running configuration: %s", err.msg);
 		return;
 	}
 	if (!d->cli->store_path && strcmp(ot_config_settings(cfg)->store_path, store) != 0)
-		dm_log(d, OT_LOG_WARN, NULL, "reload: the store moved to %s; still using %s until "
-		       "restarted", ot_config_settings(cfg)->store_path, store);
+		dm_log(d, OT_LOG_WARN, NULL,
+		       "reload: the store moved to %s; still using %s until "
+		       "restarted",
+		       ot_config_settings(cfg)->store_path, store);
 	ot_config_set_store_path(cfg, store);
 	ot_config_free(d->next_cfg);
 	d->next_cfg = cfg;
@@ -535,8 +545,8 @@ static void dm_swap_config(dm *d)
 	const ot_settings *s;
 
 	if (!eng) {
-		dm_log(d, OT_LOG_ERROR, NULL, "reload failed, keeping the running configuration: %s",
-		       err.msg);
+		dm_log(d, OT_LOG_ERROR, NULL,
+		       "reload failed, keeping the running configuration: %s", err.msg);
 		ot_config_free(d->next_cfg);
 		d->next_cfg = NULL;
 		return;
@@ -675,8 +685,8 @@ static int dm_start(dm *d, ot_cli *cli)
 {
 	const ot_settings *s;
 	ot_err err = {{0}};
-	ot_hooks_opts ho = {.timeout_ms = DM_HOOK_TIMEOUT_MS, .on_done = dm_on_hook_done,
-			    .user = d};
+	ot_hooks_opts ho = {
+	        .timeout_ms = DM_HOOK_TIMEOUT_MS, .on_done = dm_on_hook_done, .user = d};
 
 	if (ot_cli_open_store(cli, false) < 0)
 		return -1;
@@ -710,8 +720,10 @@ static void dm_finish(dm *d)
 	size_t left = d->eng ? ot_engine_pending(d->eng) : 0;
 
 	if (left)
-		dm_log(d, OT_LOG_WARN, NULL, "abandoning %zu requests past the timeout (their "
-		       "in-flight markers stay)", left);
+		dm_log(d, OT_LOG_WARN, NULL,
+		       "abandoning %zu requests past the timeout (their "
+		       "in-flight markers stay)",
+		       left);
 	ot_engine_free(d->eng);
 	ot_hooks_free(d->hooks);
 	dm_entries_free(d->ent, d->n_ent);

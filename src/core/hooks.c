@@ -17,9 +17,9 @@
 #include "oauthtop/secret.h"
 
 #define HOOK_DEFAULT_TIMEOUT_MS 30000L
-#define HOOK_DEFAULT_MAX 64
-#define HOOK_REASON_MAX 400
-#define HOOK_ENV_MAX 10
+#define HOOK_DEFAULT_MAX        64
+#define HOOK_REASON_MAX         400
+#define HOOK_ENV_MAX            10
 
 typedef struct hook_child {
 	pid_t pid;
@@ -76,7 +76,7 @@ static char *hook_cmd_dup(const char *cmd)
 }
 
 void ot_hooks_set_commands(ot_hooks *h, const char *reauth, const char *failing,
-			   const char *recovered)
+                           const char *recovered)
 {
 	const char *cmds[OT_HOOK_NONE] = {reauth, failing, recovered};
 
@@ -161,7 +161,7 @@ static int hook_spawn_setup(posix_spawnattr_t *attr, posix_spawn_file_actions_t 
 		return -1;
 	}
 	if (posix_spawnattr_setflags(attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						   POSIX_SPAWN_SETSIGDEF) != 0 ||
+	                                           POSIX_SPAWN_SETSIGDEF) != 0 ||
 	    posix_spawnattr_setpgroup(attr, 0) != 0 ||
 	    posix_spawnattr_setsigmask(attr, &none) != 0 ||
 	    posix_spawnattr_setsigdefault(attr, &all) != 0 ||
@@ -201,13 +201,13 @@ int ot_hooks_fire(ot_hooks *h, ot_hook_event ev, const ot_hook_info *info, ot_er
 		return 0;
 	if (h->n_run >= h->max_running)
 		return ot_err_set(err, "%s hook for %s not run: %zu hooks still running",
-				  ot_hook_event_name(ev), info->account, h->n_run);
+		                  ot_hook_event_name(ev), info->account, h->n_run);
 	hook_env_build(env, ev, info);
 	rc = hook_spawn(h->cmd[ev], env, &pid);
 	hook_env_free(env);
 	if (rc != 0)
 		return ot_err_set(err, "%s hook for %s: cannot start /bin/sh: %s",
-				  ot_hook_event_name(ev), info->account, strerror(rc));
+		                  ot_hook_event_name(ev), info->account, strerror(rc));
 	c = &h->run[h->n_run++];
 	c->pid = pid;
 	c->account = ot_strdup(info->account);
@@ -220,13 +220,13 @@ int ot_hooks_fire(ot_hooks *h, ot_hook_event ev, const ot_hook_info *info, ot_er
 static void hook_report(ot_hooks *h, const hook_child *c, int status, int64_t now)
 {
 	ot_hook_done d = {
-		.account = c->account,
-		.event = c->event,
-		.pid = c->pid,
-		.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-		.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
-		.timed_out = c->killed,
-		.seconds = (double)(now - c->started_ms) / 1000.0,
+	        .account = c->account,
+	        .event = c->event,
+	        .pid = c->pid,
+	        .exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+	        .signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
+	        .timed_out = c->killed,
+	        .seconds = (double)(now - c->started_ms) / 1000.0,
 	};
 
 	if (h->on_done)

@@ -1,7 +1,6 @@
 /* schedule.c - the daemon's jitter rule: a stable random moment inside each account's window. */
 #include "oauthtop/schedule.h"
 
-
 int64_t ot_schedule_jitter(int64_t window)
 {
 	int64_t j = window / 5;

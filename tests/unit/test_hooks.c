@@ -134,9 +134,11 @@ static void test_clean_environment(void **state)
 	char cmd[256];
 	done_log l = {0};
 	ot_err err = {{0}};
-	ot_hook_info info = {.account = "billing-api", .provider = "acme",
-			     .old_state = OT_STATE_OK, .new_state = OT_STATE_REAUTH,
-			     .reason = "invalid_grant: Token is not active\nsecond line"};
+	ot_hook_info info = {.account = "billing-api",
+	                     .provider = "acme",
+	                     .old_state = OT_STATE_OK,
+	                     .new_state = OT_STATE_REAUTH,
+	                     .reason = "invalid_grant: Token is not active\nsecond line"};
 	ot_hooks_opts o = {.on_done = on_done, .user = &l};
 	ot_hooks *h;
 	char *env;
@@ -171,9 +173,9 @@ static void test_clean_environment(void **state)
 	/* every line is one of ours or what the shell adds itself (PWD, SHLVL, _) */
 	for (char *line = strtok(env, "\n"); line; line = strtok(NULL, "\n"))
 		assert_true(strncmp(line, "OAUTHTOP_", 9) == 0 || strncmp(line, "PATH=", 5) == 0 ||
-			    strncmp(line, "HOME=", 5) == 0 || strncmp(line, "LANG=", 5) == 0 ||
-			    strncmp(line, "PWD=", 4) == 0 || strncmp(line, "SHLVL=", 6) == 0 ||
-			    strncmp(line, "_=", 2) == 0 || strncmp(line, "OLDPWD=", 7) == 0);
+		            strncmp(line, "HOME=", 5) == 0 || strncmp(line, "LANG=", 5) == 0 ||
+		            strncmp(line, "PWD=", 4) == 0 || strncmp(line, "SHLVL=", 6) == 0 ||
+		            strncmp(line, "_=", 2) == 0 || strncmp(line, "OLDPWD=", 7) == 0);
 	ot_hooks_free(h);
 	unsetenv("OT_TEST_CLIENT_SECRET");
 }
@@ -184,8 +186,10 @@ static void test_no_inherited_fds(void **state)
 	char cmd[512];
 	done_log l = {0};
 	ot_err err = {{0}};
-	ot_hook_info info = {.account = "a", .provider = "p", .old_state = OT_STATE_DUE,
-			     .new_state = OT_STATE_FAILING};
+	ot_hook_info info = {.account = "a",
+	                     .provider = "p",
+	                     .old_state = OT_STATE_DUE,
+	                     .new_state = OT_STATE_FAILING};
 	ot_hooks_opts o = {.on_done = on_done, .user = &l};
 	ot_hooks *h;
 	int fd = open("/dev/zero", O_RDONLY); /* no O_CLOEXEC on purpose */
@@ -194,9 +198,9 @@ static void test_no_inherited_fds(void **state)
 	(void)state;
 	assert_true(fd > 2);
 	snprintf(cmd, sizeof(cmd),
-		 "if [ -e /proc/$$/fd/%d ]; then echo leaked; else echo closed; fi > '%s/fd.txt';"
-		 " readlink /proc/$$/fd/0 >> '%s/fd.txt'",
-		 fd, dir, dir);
+	         "if [ -e /proc/$$/fd/%d ]; then echo leaked; else echo closed; fi > '%s/fd.txt';"
+	         " readlink /proc/$$/fd/0 >> '%s/fd.txt'",
+	         fd, dir, dir);
 	o.failing = cmd;
 	h = ot_hooks_new(&o);
 	assert_int_equal(ot_hooks_fire(h, OT_HOOK_FAILING, &info, &err), 1);
@@ -213,8 +217,10 @@ static void test_exit_code_and_unconfigured(void **state)
 {
 	done_log l = {0};
 	ot_err err = {{0}};
-	ot_hook_info info = {.account = "a", .provider = "p", .old_state = OT_STATE_FAILING,
-			     .new_state = OT_STATE_OK};
+	ot_hook_info info = {.account = "a",
+	                     .provider = "p",
+	                     .old_state = OT_STATE_FAILING,
+	                     .new_state = OT_STATE_OK};
 	ot_hooks_opts o = {.recovered = "exit 7", .failing = "", .on_done = on_done, .user = &l};
 	ot_hooks *h = ot_hooks_new(&o);
 
@@ -244,8 +250,10 @@ static void test_time_limit_kills_group(void **state)
 	char cmd[256], path[128];
 	done_log l = {0};
 	ot_err err = {{0}};
-	ot_hook_info info = {.account = "slow", .provider = "p", .old_state = OT_STATE_OK,
-			     .new_state = OT_STATE_REAUTH};
+	ot_hook_info info = {.account = "slow",
+	                     .provider = "p",
+	                     .old_state = OT_STATE_OK,
+	                     .new_state = OT_STATE_REAUTH};
 	ot_hooks_opts o = {.timeout_ms = 300, .on_done = on_done, .user = &l};
 	ot_hooks *h;
 	double t0;
@@ -253,8 +261,9 @@ static void test_time_limit_kills_group(void **state)
 	long child;
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "sleep 60 & echo $! > '%s/child.tmp'; mv '%s/child.tmp' '%s/child'; wait",
-		 dir, dir, dir);
+	snprintf(cmd, sizeof(cmd),
+	         "sleep 60 & echo $! > '%s/child.tmp'; mv '%s/child.tmp' '%s/child'; wait", dir,
+	         dir, dir);
 	o.reauth = cmd;
 	h = ot_hooks_new(&o);
 	t0 = mono_now();
@@ -287,11 +296,11 @@ static void test_time_limit_kills_group(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_event_for),
-		cmocka_unit_test(test_clean_environment),
-		cmocka_unit_test(test_no_inherited_fds),
-		cmocka_unit_test(test_exit_code_and_unconfigured),
-		cmocka_unit_test(test_time_limit_kills_group),
+	        cmocka_unit_test(test_event_for),
+	        cmocka_unit_test(test_clean_environment),
+	        cmocka_unit_test(test_no_inherited_fds),
+	        cmocka_unit_test(test_exit_code_and_unconfigured),
+	        cmocka_unit_test(test_time_limit_kills_group),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -23,8 +23,8 @@ static ot_account acct_make(const char *name, int64_t window)
 
 static int64_t next_for(const ot_account *a, const ot_credential *c, ot_state st, int64_t now)
 {
-	ot_schedule_in in = {.acct = a, .cred = c, .state = st, .min_interval = 30,
-			     .jitter = -1, .now = now};
+	ot_schedule_in in = {
+	        .acct = a, .cred = c, .state = st, .min_interval = 30, .jitter = -1, .now = now};
 	return ot_schedule_next_ms(&in);
 }
 
@@ -180,8 +180,7 @@ static void test_explicit_jitter(void **state)
 {
 	ot_account a = acct_make("short", 10);
 	ot_credential c = {0};
-	ot_schedule_in in = {.acct = &a, .cred = &c, .state = OT_STATE_OK, .jitter = 0,
-			     .now = NOW};
+	ot_schedule_in in = {.acct = &a, .cred = &c, .state = OT_STATE_OK, .jitter = 0, .now = NOW};
 	int64_t t;
 
 	(void)state;
@@ -200,17 +199,17 @@ static void test_explicit_jitter(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_jitter_default),
-		cmocka_unit_test(test_draw_stable_and_in_range),
-		cmocka_unit_test(test_draw_spreads),
-		cmocka_unit_test(test_fleet_inside_window_and_spread),
-		cmocka_unit_test(test_stable_between_wakes),
-		cmocka_unit_test(test_expired_is_past),
-		cmocka_unit_test(test_unknown_expiry_is_now),
-		cmocka_unit_test(test_min_interval),
-		cmocka_unit_test(test_failing_waits_for_retry),
-		cmocka_unit_test(test_never),
-		cmocka_unit_test(test_explicit_jitter),
+	        cmocka_unit_test(test_jitter_default),
+	        cmocka_unit_test(test_draw_stable_and_in_range),
+	        cmocka_unit_test(test_draw_spreads),
+	        cmocka_unit_test(test_fleet_inside_window_and_spread),
+	        cmocka_unit_test(test_stable_between_wakes),
+	        cmocka_unit_test(test_expired_is_past),
+	        cmocka_unit_test(test_unknown_expiry_is_now),
+	        cmocka_unit_test(test_min_interval),
+	        cmocka_unit_test(test_failing_waits_for_retry),
+	        cmocka_unit_test(test_never),
+	        cmocka_unit_test(test_explicit_jitter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
