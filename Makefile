@@ -12,6 +12,7 @@ PKG_CONFIG ?= pkg-config
 
 CORE_PKGS := libcurl libcjson sqlite3 libcrypto
 TUI_PKGS  := ncursesw
+CLI_PKGS  := libqrencode
 TEST_PKGS := cmocka
 IDP_PKGS  := libmicrohttpd libcjson libcrypto
 
@@ -45,7 +46,7 @@ LIB      := $(BUILD)/liboauthtop.a
 BIN      := $(if $(filter build,$(BUILD)),oauthtop,$(BUILD)/oauthtop)
 IDP_BIN  := $(BUILD)/oauthtop-idp
 
-.PHONY: all check check-run unit e2e deps install uninstall clean format format-check demo \
+.PHONY: all check check-run unit e2e interop deps install uninstall clean format format-check demo \
         bench test-bins
 all: $(BIN) $(IDP_BIN)
 
@@ -54,7 +55,7 @@ $(BUILD)/src/core/%.o: src/core/%.c
 	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS)) -MMD -MP -c $< -o $@
 $(BUILD)/src/cli/%.o: src/cli/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS)) -MMD -MP -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS) $(CLI_PKGS)) -MMD -MP -c $< -o $@
 $(BUILD)/src/tui/%.o: src/tui/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(TUI_PKGS)) -MMD -MP -c $< -o $@
@@ -71,7 +72,7 @@ $(LIB): $(CORE_OBJ)
 
 $(BIN): $(CLI_OBJ) $(TUI_OBJ) $(LIB)
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(TUI_OBJ) $(LIB) \
-	    $(call pc_libs,$(CORE_PKGS) $(TUI_PKGS)) -lm
+	    $(call pc_libs,$(CORE_PKGS) $(TUI_PKGS) $(CLI_PKGS)) -lm
 
 $(IDP_BIN): $(IDP_OBJ)
 	$(CC) $(CFLAGS_ALL) -o $@ $(IDP_OBJ) $(call pc_libs,$(IDP_PKGS)) -lpthread -lm
@@ -101,6 +102,10 @@ e2e: $(BIN) $(IDP_BIN)
 	@OAUTHTOP=$(abspath $(BIN)) OT_IDP=$(abspath $(IDP_BIN)) sh tests/e2e/run.sh
 
 check-run: unit e2e
+
+# Interoperability with a real authorization server (oidc-provider from npm).
+interop: $(BIN)
+	@OAUTHTOP=$(abspath $(BIN)) sh tests/interop/run.sh
 
 check: deps
 	$(MAKE) check-run
