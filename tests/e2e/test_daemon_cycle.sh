@@ -57,7 +57,7 @@ idp_rule '{"family":"slow","scenario":"latency","times":0,"params":{"ms":2500}}'
 
 imp() { printf '{"access_token":"at-old-%s","token_type":"Bearer","expires_in":%s,"refresh_token":"%s"}' \
 	"$1" "$2" "$3" | ot import "$1" - >/dev/null 2>&1 || dfail "import $1"; }
-# Windows (expiry - 6 s) open 1 to 16 s after the imports.
+# Windows (expiry - 6 s) open 1 to 20 s after the imports.
 imp flaky 7 seed-flaky
 imp revoked 8 not-a-known-token
 imp blip 8 seed-blip
@@ -65,7 +65,7 @@ imp a1 9 seed-a1
 imp a2 10 seed-a2
 imp a3 11 seed-a3
 imp late 13 seed-late
-imp slow 22 seed-slow
+imp slow 26 seed-slow
 ot status --format json >"$T/before.json"
 expiry() { jq -r --arg n "$1" '.generated_at + (.accounts[] | select(.name==$n) | .access_expires_in)' "$T/before.json"; }
 
@@ -74,14 +74,14 @@ OT_PIDS="$OT_PIDS $DMN"
 
 # Heartbeat row: host, pid, started, last beat.
 keeper_rows() { [ "$(sql "select count(*) from keepers where kind='daemon' and pid=$DMN")" = "$1" ]; }
-wait_for 5 keeper_rows 1 || ddfail "no heartbeat row for the daemon"
+wait_for 5 keeper_rows 1 || dfail "no heartbeat row for the daemon"
 beat0=$(sql "select heartbeat from keepers where pid=$DMN")
 
 # A broken configuration on SIGHUP: reported, the old one kept (a1 and a2 still refreshed).
 sleep 1.5
 echo '{ "window": 6, "accounts": [ ' >"$T/daemon.json"
 kill -HUP "$DMN"
-wait_for 5 grep -q "reload failed" "$T/daemon.log" || ddfail "no reload error logged"
+wait_for 5 grep -q "reload failed" "$T/daemon.log" || dfail "no reload error logged"
 kill -0 "$DMN" 2>/dev/null || dfail "daemon died on a broken configuration"
 wait_for 8 sh -c "grep -q 'refreshed a2 ' '$T/daemon.log'" || dfail "a2 not refreshed while the file was broken"
 
@@ -91,8 +91,11 @@ kill -HUP "$DMN"
 wait_for 5 grep -q "configuration reloaded" "$T/daemon.log" || dfail "valid reload not taken"
 
 # slow: SIGTERM while its (2.5 s) request is in flight.
+# flaky: 5 attempts take at most 1 + 1 + 2 + 4 + 8 s after its window opens.
+flaky_tried() { [ "$(family_count flaky)" -ge 5 ]; }
+wait_for 20 flaky_tried || dfail "flaky attempted only $(family_count flaky) times"
 slow_sent() { [ "$(family_count slow)" -ge 1 ]; }
-wait_for 20 slow_sent || ddfail "slow never attempted"
+wait_for 20 slow_sent || dfail "slow never attempted"
 flaky_attempts=$(family_count flaky)
 flaky_times=$(family_times flaky)
 beat1=$(sql "select heartbeat from keepers where pid=$DMN")
@@ -110,8 +113,10 @@ for a in a1 a2 a3 late slow; do
 	n=$(family_count "$a")
 	[ "$n" = 1 ] || dfail "$a refreshed $n times, want exactly 1"
 	t=$(family_times "$a"); e=$(expiry "$a")
-	awk -v t="$t" -v e="$e" 'BEGIN { exit !(t >= e - 6 && t < e - 6 + 1 + 1.5) }' ||
-		dfail "$a refreshed at $t, window is [$((e - 6)), $e) with 1 s jitter"
+	awk -v t="$t" -v e="$e" 'BEGIN { exit !(t >= e - 6 && t < e) }' ||
+		dfail "$a refreshed at $t, outside its window [$((e - 6)), $e)"
+	awk -v t="$t" -v e="$e" 'BEGIN { exit !(t < e - 6 + 1 + 3) }' ||
+		dfail "$a refreshed at $t, long after the jittered moment in [$((e - 6)), $((e - 5)))"
 done
 grep -q "refreshed a1 (access valid [0-9].*, rotated [0-9a-f]\{8\})" "$T/daemon.log" || dfail "refresh log line"
 # slow's answer arrived after SIGTERM and was committed: its new token is stored.
@@ -120,11 +125,11 @@ left=$(jq -r '.accounts[] | select(.name=="slow") | .access_expires_in' "$T/afte
 [ "$left" -gt 3000 ] || dfail "slow's answer was not committed before exit (expires in $left)"
 
 # 2. flaky: attempts spread out: the 4th gap exceeds the first by more than 1 s (base 1 s
-# doubling; a fixed 1 s retry would give ~15 attempts in this time).
+# doubling; a fixed 1 s retry would give ~19 attempts in this time).
 [ "$flaky_attempts" -ge 5 ] && [ "$flaky_attempts" -le 8 ] ||
 	dfail "flaky attempted $flaky_attempts times: $flaky_times"
 echo "$flaky_times" | awk 'NR>1 { g[NR-1] = $1 - p } { p = $1 }
-	END { exit !(g[4] > g[1] + 1 && g[3] >= g[1]) }' || dfail "backoff does not grow: $flaky_times"
+	END { exit !(g[4] > g[1] + 1) }' || dfail "backoff does not grow: $flaky_times"
 grep -q "failed flaky: HTTP 503.*, retry in [0-9]" "$T/daemon.log" || dfail "failure log line"
 grep -q "reauth revoked: invalid_grant" "$T/daemon.log" || dfail "reauth log line"
 
