@@ -22,7 +22,7 @@
 
 typedef enum ot_auth_flow {
 	OT_FLOW_AUTO = 0, /* device flow when the provider has device_authorization_url, else
-			     code + PKCE when it has authorization_url */
+	                     code + PKCE when it has authorization_url */
 	OT_FLOW_DEVICE,
 	OT_FLOW_CODE,
 } ot_auth_flow;
@@ -47,9 +47,9 @@ typedef struct ot_auth_opts {
 /* What to show the user. Pointers are owned by the ot_auth and valid until the next
  * ot_auth_step() or ot_auth_free(). */
 typedef struct ot_auth_info {
-	ot_auth_flow flow;   /* the flow in use (never AUTO) */
+	ot_auth_flow flow; /* the flow in use (never AUTO) */
 	ot_auth_state state;
-	const char *scope;   /* the scope requested */
+	const char *scope; /* the scope requested */
 	/* device flow (WAITING onwards) */
 	const char *user_code;
 	const char *verification_uri;
@@ -63,8 +63,8 @@ typedef struct ot_auth_info {
 	int64_t deadline;              /* when waiting for the redirect gives up */
 	/* progress and outcome: one line, never a secret */
 	const char *message;
-	const char *error_code;  /* OAuth error code of a final failure, else "" */
-	bool no_refresh_token;   /* DONE, but the answer carried no refresh token */
+	const char *error_code; /* OAuth error code of a final failure, else "" */
+	bool no_refresh_token;  /* DONE, but the answer carried no refresh token */
 } ot_auth_info;
 
 typedef struct ot_auth ot_auth;
@@ -74,7 +74,7 @@ typedef struct ot_auth ot_auth;
  * request, or opens the loopback listener and builds the authorization URL. s gives the
  * timeouts. Returns NULL with err when the flow cannot start. a and s must outlive it. */
 ot_auth *ot_auth_start(const ot_account *a, const ot_settings *s, const ot_auth_opts *o,
-		       int64_t now, ot_err *err);
+                       int64_t now, ot_err *err);
 
 /* Advances without blocking: network I/O, the listener, polls that are due at now. Returns
  * the state. */
@@ -97,7 +97,7 @@ void ot_auth_get_info(const ot_auth *x, ot_auth_info *out);
  * keeper races it, with a history event "authorized" by actor. Returns 0 stored, 1 another
  * live keeper holds the account's lease (nothing stored; try again), -1 with err. */
 int ot_auth_store(ot_auth *x, ot_store *st, const ot_holder *h, const char *actor, int64_t now,
-		  ot_err *err);
+                  ot_err *err);
 
 /* Closes the listener, abandons requests, wipes codes and tokens. NULL is fine. */
 void ot_auth_free(ot_auth *x);

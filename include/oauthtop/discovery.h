@@ -35,7 +35,7 @@ typedef struct ot_discovered {
  * (a difference of one trailing '/' only is tolerated) and that every endpoint it names passes
  * ot_url_allowed(). Returns 0, or -1 with err (out is then empty). */
 int ot_discovery_parse(const char *body, size_t len, const char *expected_issuer,
-		       ot_discovered *out, ot_err *err);
+                       ot_discovered *out, ot_err *err);
 
 void ot_discovered_free(ot_discovered *d);
 
@@ -55,8 +55,8 @@ enum {
  * OT_DISCOVERY_MAX_AGE, else fetched (then cached). When fetching fails, a stale cached
  * document is used. Returns 1 endpoints filled, 0 nothing to do (no issuer, or CACHE_ONLY and
  * nothing cached), -1 with err. */
-int ot_discovery_apply(ot_config *cfg, const char *provider, ot_store *st, int64_t now,
-		       int flags, ot_err *err);
+int ot_discovery_apply(ot_config *cfg, const char *provider, ot_store *st, int64_t now, int flags,
+                       ot_err *err);
 
 /* ot_discovery_apply() for every provider with an issuer. Tries them all; returns the number
  * of providers filled, or -1 with err naming the first that failed. Keepers call this once

@@ -11,9 +11,9 @@
 #include "oauthtop/err.h"
 
 typedef enum ot_revoke_kind {
-	OT_REVOKE_DONE = 0,     /* HTTP 200: revoked, or unknown to the server (RFC 7009 §2.2) */
-	OT_REVOKE_UNAVAILABLE,  /* 503, 429, 5xx or no answer: the token is still alive, retry */
-	OT_REVOKE_REFUSED,      /* an error answer (invalid_client, unsupported_token_type...) */
+	OT_REVOKE_DONE = 0,    /* HTTP 200: revoked, or unknown to the server (RFC 7009 §2.2) */
+	OT_REVOKE_UNAVAILABLE, /* 503, 429, 5xx or no answer: the token is still alive, retry */
+	OT_REVOKE_REFUSED,     /* an error answer (invalid_client, unsupported_token_type...) */
 } ot_revoke_kind;
 
 typedef struct ot_revoke_result {
@@ -26,8 +26,8 @@ typedef struct ot_revoke_result {
 /* Revokes token at p's revocation_url with client authentication; hint is
  * "refresh_token" or "access_token" (may be NULL). Returns 0 with out filled when a request
  * was made (whatever its answer), -1 with err when none could be (no revocation_url...). */
-int ot_revoke_token(const ot_provider *p, const ot_settings *s, const char *token,
-		    const char *hint, int64_t now, ot_revoke_result *out, ot_err *err);
+int ot_revoke_token(const ot_provider *p, const ot_settings *s, const char *token, const char *hint,
+                    int64_t now, ot_revoke_result *out, ot_err *err);
 
 typedef struct ot_introspection {
 	bool active;
@@ -45,8 +45,8 @@ typedef struct ot_introspection {
 /* Asks p's introspection_url about token (client authentication, token_type_hint hint).
  * Returns 0 when the server answered with a JSON object holding `active` (out->active says
  * the rest), -1 with err otherwise (network, HTTP error, 401 client rejected, no `active`). */
-int ot_introspect(const ot_provider *p, const ot_settings *s, const char *token,
-		  const char *hint, ot_introspection *out, ot_err *err);
+int ot_introspect(const ot_provider *p, const ot_settings *s, const char *token, const char *hint,
+                  ot_introspection *out, ot_err *err);
 
 typedef struct ot_probe {
 	long status;      /* HTTP status, 0 when no answer */
@@ -58,6 +58,6 @@ typedef struct ot_probe {
  * the CA file). Returns 0 with out filled when the request was made, -1 with err when it
  * could not be (URL refused...). A 2xx status means the token was accepted. */
 int ot_probe_endpoint(const ot_provider *p, const ot_settings *s, const char *url,
-		      const char *access_token, ot_probe *out, ot_err *err);
+                      const char *access_token, ot_probe *out, ot_err *err);
 
 #endif

@@ -21,24 +21,24 @@
 extern char **environ;
 
 static const char authorize_help[] =
-	"usage: oauthtop authorize ACCOUNT [--device|--code] [--no-browser] [--no-qr]\n"
-	"                          [--port N] [--timeout S] [--scope SCOPE]\n\n"
-	"Gets a new grant for ACCOUNT and stores it as its credential.\n"
-	"  device flow (RFC 8628), the default when the provider has device_authorization_url:\n"
-	"    shows a URL and a code to enter there (and a QR code of the complete URL),\n"
-	"    then polls until the code is approved, denied or expired;\n"
-	"  code + PKCE (RFC 7636, RFC 8252), when the provider has authorization_url:\n"
-	"    prints the URL to open (opened with xdg-open when a display exists) and waits\n"
-	"    for the browser's redirect to http://127.0.0.1:PORT/callback.\n"
-	"Requests the account's scope, else offline_access.\n\n"
-	"  --device, --code  choose the flow\n"
-	"  --no-browser      never start a browser\n"
-	"  --no-qr           no QR code\n"
-	"  --port N          loopback port for the redirect (default: redirect_port, else random)\n"
-	"  --timeout S       code flow: seconds to wait for the redirect (default 300)\n"
-	"  --scope SCOPE     request this scope instead\n"
-	"exit: 0 authorized; 1 failed (network, server); 2 denied or expired; 3 usage or\n"
-	"      configuration error (client rejected, no endpoint)\n";
+        "usage: oauthtop authorize ACCOUNT [--device|--code] [--no-browser] [--no-qr]\n"
+        "                          [--port N] [--timeout S] [--scope SCOPE]\n\n"
+        "Gets a new grant for ACCOUNT and stores it as its credential.\n"
+        "  device flow (RFC 8628), the default when the provider has device_authorization_url:\n"
+        "    shows a URL and a code to enter there (and a QR code of the complete URL),\n"
+        "    then polls until the code is approved, denied or expired;\n"
+        "  code + PKCE (RFC 7636, RFC 8252), when the provider has authorization_url:\n"
+        "    prints the URL to open (opened with xdg-open when a display exists) and waits\n"
+        "    for the browser's redirect to http://127.0.0.1:PORT/callback.\n"
+        "Requests the account's scope, else offline_access.\n\n"
+        "  --device, --code  choose the flow\n"
+        "  --no-browser      never start a browser\n"
+        "  --no-qr           no QR code\n"
+        "  --port N          loopback port for the redirect (default: redirect_port, else random)\n"
+        "  --timeout S       code flow: seconds to wait for the redirect (default 300)\n"
+        "  --scope SCOPE     request this scope instead\n"
+        "exit: 0 authorized; 1 failed (network, server); 2 denied or expired; 3 usage or\n"
+        "      configuration error (client rejected, no endpoint)\n";
 
 static volatile sig_atomic_t authorize_interrupted;
 
@@ -111,8 +111,7 @@ static void authorize_open_browser(const char *url)
 	posix_spawn_file_actions_destroy(&fa);
 }
 
-static void authorize_show_device(const ot_account *a, const ot_auth_info *i, bool qr,
-				  int64_t now)
+static void authorize_show_device(const ot_account *a, const ot_auth_info *i, bool qr, int64_t now)
 {
 	printf("To authorize %s, open\n\n    %s\n\nand enter the code\n\n    %s\n\n", a->name,
 	       i->verification_uri, i->user_code);
@@ -127,7 +126,7 @@ static void authorize_show_device(const ot_account *a, const ot_auth_info *i, bo
 }
 
 static void authorize_show_code(const ot_account *a, const ot_auth_info *i, bool browser,
-				int64_t now)
+                                int64_t now)
 {
 	printf("To authorize %s, open this URL in a browser on this machine:\n\n    %s\n\n",
 	       a->name, i->authorization_url);
@@ -184,8 +183,7 @@ static int authorize_store(ot_cli *cli, ot_auth *x, const ot_account *a)
 	ot_auth_info info;
 	int rc = 1;
 
-	snprintf(actor, sizeof(actor), "authorize@%s:%lld", cli->host,
-		 (long long)cli->holder.pid);
+	snprintf(actor, sizeof(actor), "authorize@%s:%lld", cli->host, (long long)cli->holder.pid);
 	for (int tries = 0; tries < 20 && rc == 1; tries++) {
 		rc = ot_auth_store(x, cli->store, &cli->holder, actor, ot_cli_now(), &err);
 		if (rc == 1) {
@@ -195,19 +193,19 @@ static int authorize_store(ot_cli *cli, ot_auth *x, const ot_account *a)
 	}
 	if (rc != 0) {
 		ot_cli_error("authorize: %s: the new grant could not be stored: %s", a->name,
-			     rc < 0 ? err.msg : "another keeper holds the account");
+		             rc < 0 ? err.msg : "another keeper holds the account");
 		return OT_EXIT_USAGE;
 	}
 	ot_auth_get_info(x, &info);
 	printf("%s: authorized\n", a->name);
 	if (info.no_refresh_token)
 		fprintf(stderr,
-			"oauthtop: warning: %s: the provider gave no refresh token; the account "
-			"needs `oauthtop authorize %s` again when the access token expires%s\n",
-			a->name, a->name,
-			info.scope && strstr(info.scope, "offline_access")
-				? ""
-				: " (try --scope with offline_access)");
+		        "oauthtop: warning: %s: the provider gave no refresh token; the account "
+		        "needs `oauthtop authorize %s` again when the access token expires%s\n",
+		        a->name, a->name,
+		        info.scope && strstr(info.scope, "offline_access")
+		                ? ""
+		                : " (try --scope with offline_access)");
 	return OT_EXIT_OK;
 }
 
@@ -274,10 +272,14 @@ int ot_cmd_authorize(ot_cli *cli, int argc, char **argv)
 {
 	authorize_opts ao = {0};
 	const ot_opt opts[] = {
-		{"device", 0, &ao.device, NULL},    {"code", 0, &ao.code, NULL},
-		{"no-browser", 0, &ao.no_browser, NULL}, {"no-qr", 0, &ao.no_qr, NULL},
-		{"port", 1, NULL, &ao.port},        {"timeout", 1, NULL, &ao.timeout},
-		{"scope", 1, NULL, &ao.scope},      {NULL, 0, NULL, NULL},
+	        {"device", 0, &ao.device, NULL},
+	        {"code", 0, &ao.code, NULL},
+	        {"no-browser", 0, &ao.no_browser, NULL},
+	        {"no-qr", 0, &ao.no_qr, NULL},
+	        {"port", 1, NULL, &ao.port},
+	        {"timeout", 1, NULL, &ao.timeout},
+	        {"scope", 1, NULL, &ao.scope},
+	        {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
 	bool help = false;

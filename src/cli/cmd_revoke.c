@@ -9,17 +9,17 @@
 #include "oauthtop/secret.h"
 
 static const char revoke_help[] =
-	"usage: oauthtop revoke ACCOUNT [--local]\n\n"
-	"Revokes ACCOUNT's refresh token at the provider's revocation endpoint (RFC 7009; the\n"
-	"access token when there is no refresh token), then forgets the credential here. When\n"
-	"the provider cannot revoke now (503, network), the credential is kept: run the command\n"
-	"again later.\n\n"
-	"  --local   forget the credential here without asking the provider\n"
-	"exit: 0 revoked and forgotten (or nothing stored); 1 kept (provider unavailable or\n"
-	"      refusing, or another keeper holds the account); 3 usage or configuration error\n";
+        "usage: oauthtop revoke ACCOUNT [--local]\n\n"
+        "Revokes ACCOUNT's refresh token at the provider's revocation endpoint (RFC 7009; the\n"
+        "access token when there is no refresh token), then forgets the credential here. When\n"
+        "the provider cannot revoke now (503, network), the credential is kept: run the command\n"
+        "again later.\n\n"
+        "  --local   forget the credential here without asking the provider\n"
+        "exit: 0 revoked and forgotten (or nothing stored); 1 kept (provider unavailable or\n"
+        "      refusing, or another keeper holds the account); 3 usage or configuration error\n";
 
 static int revoke_forget(ot_cli *cli, const ot_account *a, const ot_credential *c,
-			 const char *reason)
+                         const char *reason)
 {
 	ot_err err = {{0}};
 	char actor[320];
@@ -38,7 +38,7 @@ static int revoke_forget(ot_cli *cli, const ot_account *a, const ot_credential *
 	snprintf(ev.old_fp, sizeof(ev.old_fp), "%s", c->refresh_fp);
 	if (ot_store_event_add(cli->store, &ev, &err) < 0)
 		ot_cli_error("revoke: %s: forgotten, but the history event failed: %s", a->name,
-			     err.msg);
+		             err.msg);
 	return OT_EXIT_OK;
 }
 
@@ -60,27 +60,27 @@ static int revoke_remote(ot_cli *cli, const ot_account *a, const ot_credential *
 	int64_t now = ot_cli_now();
 
 	if (ot_revoke_token(a->provider, ot_config_settings(cli->cfg),
-			    rt ? c->refresh_token : c->access_token,
-			    rt ? "refresh_token" : "access_token", now, &r, &err) < 0) {
+	                    rt ? c->refresh_token : c->access_token,
+	                    rt ? "refresh_token" : "access_token", now, &r, &err) < 0) {
 		ot_cli_error("revoke: %s: %s (--local forgets the credential here only)", a->name,
-			     err.msg);
+		             err.msg);
 		return OT_EXIT_USAGE;
 	}
 	if (r.kind == OT_REVOKE_DONE)
 		return -1;
 	if (r.kind == OT_REVOKE_UNAVAILABLE && r.retry_at > now)
 		ot_cli_error("revoke: %s: the provider cannot revoke now (%s; retry after %lld s): "
-			     "the credential is kept and still valid; run `oauthtop revoke %s` "
-			     "again later",
-			     a->name, r.reason, (long long)(r.retry_at - now), a->name);
+		             "the credential is kept and still valid; run `oauthtop revoke %s` "
+		             "again later",
+		             a->name, r.reason, (long long)(r.retry_at - now), a->name);
 	else if (r.kind == OT_REVOKE_UNAVAILABLE)
 		ot_cli_error("revoke: %s: the provider cannot revoke now (%s): the credential is "
-			     "kept and still valid; run `oauthtop revoke %s` again later",
-			     a->name, r.reason, a->name);
+		             "kept and still valid; run `oauthtop revoke %s` again later",
+		             a->name, r.reason, a->name);
 	else
 		ot_cli_error("revoke: %s: the provider refused the revocation (%s): the "
-			     "credential is kept (--local forgets it here only)",
-			     a->name, r.reason);
+		             "credential is kept (--local forgets it here only)",
+		             a->name, r.reason);
 	return OT_EXIT_WARN;
 }
 
@@ -97,22 +97,23 @@ static int revoke_account(ot_cli *cli, const ot_account *a, bool local)
 	}
 	if (!lease.granted) {
 		ot_cli_error("revoke: %s is being refreshed by another keeper (%s:%lld); try again",
-			     a->name, lease.cred.lease_host ? lease.cred.lease_host : "?",
-			     (long long)lease.cred.lease_pid);
+		             a->name, lease.cred.lease_host ? lease.cred.lease_host : "?",
+		             (long long)lease.cred.lease_pid);
 		ot_credential_clear(&lease.cred);
 		return OT_EXIT_WARN;
 	}
 	rc = local ? -1 : revoke_remote(cli, a, &lease.cred);
 	if (rc < 0) {
-		rc = revoke_forget(cli, a, &lease.cred,
-				   local ? "credential forgotten locally (not revoked at the provider)"
-				   : lease.cred.has_refresh_token
-					   ? "refresh token revoked at the provider; credential forgotten"
-					   : "access token revoked at the provider; credential forgotten");
+		rc = revoke_forget(
+		        cli, a, &lease.cred,
+		        local ? "credential forgotten locally (not revoked at the provider)"
+		        : lease.cred.has_refresh_token
+		                ? "refresh token revoked at the provider; credential forgotten"
+		                : "access token revoked at the provider; credential forgotten");
 		if (rc == OT_EXIT_OK)
 			printf("%s: %s; `oauthtop authorize %s` gets a new grant\n", a->name,
 			       local ? "forgotten here (not revoked at the provider)"
-				     : "revoked at the provider and forgotten",
+			             : "revoked at the provider and forgotten",
 			       a->name);
 	} else {
 		revoke_release(cli, a);
@@ -165,8 +166,8 @@ int ot_cmd_revoke(ot_cli *cli, int argc, char **argv)
 			printf("%s: nothing stored, nothing to revoke\n", a->name);
 		return has == 0 ? OT_EXIT_OK : OT_EXIT_USAGE;
 	}
-	if (!local &&
-	    ot_discovery_apply(cli->cfg, a->provider->name, cli->store, ot_cli_now(), 0, &err) < 0) {
+	if (!local && ot_discovery_apply(cli->cfg, a->provider->name, cli->store, ot_cli_now(), 0,
+	                                 &err) < 0) {
 		ot_cli_error("revoke: %s", err.msg);
 		return OT_EXIT_USAGE;
 	}

@@ -9,15 +9,15 @@
 #include "oauthtop/secret.h"
 
 static const char verify_help[] =
-	"usage: oauthtop verify ACCOUNT [--introspect|--endpoint] [--refresh-token]\n\n"
-	"Checks ACCOUNT's current access token: with one GET to the account's `endpoint`\n"
-	"(Authorization: Bearer), else at the provider's introspection endpoint (RFC 7662),\n"
-	"and reports the answer. Never refreshes.\n\n"
-	"  --introspect      use the introspection endpoint even when the account has an endpoint\n"
-	"  --endpoint        use the account's endpoint\n"
-	"  --refresh-token   introspect the refresh token instead of the access token\n"
-	"exit: 0 accepted / active; 1 rejected, inactive or no answer; 2 nothing stored\n"
-	"      (authorize first); 3 usage or configuration error (nowhere to ask)\n";
+        "usage: oauthtop verify ACCOUNT [--introspect|--endpoint] [--refresh-token]\n\n"
+        "Checks ACCOUNT's current access token: with one GET to the account's `endpoint`\n"
+        "(Authorization: Bearer), else at the provider's introspection endpoint (RFC 7662),\n"
+        "and reports the answer. Never refreshes.\n\n"
+        "  --introspect      use the introspection endpoint even when the account has an endpoint\n"
+        "  --endpoint        use the account's endpoint\n"
+        "  --refresh-token   introspect the refresh token instead of the access token\n"
+        "exit: 0 accepted / active; 1 rejected, inactive or no answer; 2 nothing stored\n"
+        "      (authorize first); 3 usage or configuration error (nowhere to ask)\n";
 
 typedef struct verify_opts {
 	bool introspect, endpoint, refresh;
@@ -33,8 +33,7 @@ static void verify_when(int64_t t, int64_t now, char *out, size_t n)
 		snprintf(out, n, "%lld s ago", (long long)(now - t));
 }
 
-static int verify_introspect(ot_cli *cli, const ot_account *a, const ot_credential *c,
-			     bool refresh)
+static int verify_introspect(ot_cli *cli, const ot_account *a, const ot_credential *c, bool refresh)
 {
 	const char *what = refresh ? "refresh token" : "access token";
 	ot_introspection in;
@@ -43,8 +42,8 @@ static int verify_introspect(ot_cli *cli, const ot_account *a, const ot_credenti
 	int64_t now = ot_cli_now();
 
 	if (ot_introspect(a->provider, ot_config_settings(cli->cfg),
-			  refresh ? c->refresh_token : c->access_token,
-			  refresh ? "refresh_token" : "access_token", &in, &err) < 0) {
+	                  refresh ? c->refresh_token : c->access_token,
+	                  refresh ? "refresh_token" : "access_token", &in, &err) < 0) {
 		ot_cli_error("verify: %s: %s", a->name, err.msg);
 		return OT_EXIT_WARN;
 	}
@@ -52,7 +51,8 @@ static int verify_introspect(ot_cli *cli, const ot_account *a, const ot_credenti
 		printf("%s: %s NOT active (introspection at %s)\n", a->name, what,
 		       a->provider->introspection_url);
 		if (!refresh && c->has_refresh_token)
-			printf("  `oauthtop refresh --force %s` gets a new access token\n", a->name);
+			printf("  `oauthtop refresh --force %s` gets a new access token\n",
+			       a->name);
 		else
 			printf("  `oauthtop authorize %s` gets a new grant\n", a->name);
 		return OT_EXIT_WARN;
@@ -78,7 +78,7 @@ static int verify_endpoint(ot_cli *cli, const ot_account *a, const ot_credential
 	ot_err err = {{0}};
 
 	if (ot_probe_endpoint(a->provider, ot_config_settings(cli->cfg), a->endpoint,
-			      c->access_token, &pr, &err) < 0) {
+	                      c->access_token, &pr, &err) < 0) {
 		ot_cli_error("verify: %s: %s", a->name, err.msg);
 		return OT_EXIT_USAGE;
 	}
@@ -111,8 +111,8 @@ static int verify_pick(const ot_account *a, const verify_opts *vo)
 		ot_cli_error("verify: provider %s has no introspection_url", a->provider->name);
 	else
 		ot_cli_error("verify: %s: nowhere to ask: the account has no endpoint and "
-			     "provider %s no introspection_url",
-			     a->name, a->provider->name);
+		             "provider %s no introspection_url",
+		             a->name, a->provider->name);
 	return -1;
 }
 
@@ -140,7 +140,7 @@ static int verify_account(ot_cli *cli, const ot_account *a, const verify_opts *v
 	}
 	if (!found || !(vo->refresh ? c.refresh_token : c.access_token)) {
 		ot_cli_error("verify: %s: no %s stored (`oauthtop authorize %s` first)", a->name,
-			     vo->refresh ? "refresh token" : "access token", a->name);
+		             vo->refresh ? "refresh token" : "access token", a->name);
 		ot_credential_clear(&c);
 		return OT_EXIT_REAUTH;
 	}
@@ -157,10 +157,10 @@ int ot_cmd_verify(ot_cli *cli, int argc, char **argv)
 	verify_opts vo = {0};
 	bool help = false;
 	const ot_opt opts[] = {
-		{"introspect", 0, &vo.introspect, NULL},
-		{"endpoint", 0, &vo.endpoint, NULL},
-		{"refresh-token", 0, &vo.refresh, NULL},
-		{NULL, 0, NULL, NULL},
+	        {"introspect", 0, &vo.introspect, NULL},
+	        {"endpoint", 0, &vo.endpoint, NULL},
+	        {"refresh-token", 0, &vo.refresh, NULL},
+	        {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
 	int npos;

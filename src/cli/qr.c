@@ -37,12 +37,12 @@ static void qr_render_utf8(FILE *f, const QRcode *q, int color)
 			int top = qr_dark(q, x, y), bottom = qr_dark(q, x, y + 1);
 			if (color)
 				fprintf(f, "\033[%s;%sm\xe2\x96\x80", top ? FG_DARK : FG_LIGHT,
-					bottom ? BG_DARK : BG_LIGHT);
+				        bottom ? BG_DARK : BG_LIGHT);
 			else
 				fputs(top && bottom    ? " "
 				      : top && !bottom ? "\xe2\x96\x84"
 				      : !top && bottom ? "\xe2\x96\x80"
-						       : "\xe2\x96\x88",
+				                       : "\xe2\x96\x88",
 				      f);
 		}
 		fputs(color ? "\033[0m\n" : "\n", f);

@@ -18,7 +18,7 @@
 #define DEVICE_TRANSIENT_MAX 60 /* cap of the backoff after network failures */
 
 static const char *const state_names[] = {"starting", "waiting", "exchanging", "done",
-					  "denied",   "expired", "failed"};
+                                          "denied",   "expired", "failed"};
 
 const char *ot_auth_state_name(ot_auth_state s)
 {
@@ -97,16 +97,16 @@ void auth_take_token(ot_auth *x, ot_verdict *v, const char *what)
 		x->have_answer = true;
 		x->sent_at = x->req_sent_at;
 		auth_finish(x, OT_AUTH_DONE, NULL, "authorized%s",
-			    x->answer.refresh_token ? ""
-						    : " (no refresh token in the answer: the "
-						      "account needs authorizing again when the "
-						      "access token expires)");
+		            x->answer.refresh_token ? ""
+		                                    : " (no refresh token in the answer: the "
+		                                      "account needs authorizing again when the "
+		                                      "access token expires)");
 	} else if (strcmp(code, "access_denied") == 0) {
 		auth_finish(x, OT_AUTH_DENIED, code, "access denied: %s", v->reason);
 	} else if (v->outcome == OT_OUTCOME_CLIENT) {
 		auth_finish(x, OT_AUTH_FAILED, code,
-			    "client rejected: %s (fix client_id/client_secret of provider %s)",
-			    v->reason, x->a->provider->name);
+		            "client rejected: %s (fix client_id/client_secret of provider %s)",
+		            v->reason, x->a->provider->name);
 	} else {
 		auth_finish(x, OT_AUTH_FAILED, code, "%s failed: %s", what, v->reason);
 	}
@@ -115,8 +115,7 @@ void auth_take_token(ot_auth *x, ot_verdict *v, const char *what)
 /* ---- device flow -------------------------------------------------------------------- */
 
 /* A number or a numeric string (some servers send "1800"); def when absent or unusable. */
-static int64_t device_number(const cJSON *o, const char *name, int64_t def, int64_t lo,
-			     int64_t hi)
+static int64_t device_number(const cJSON *o, const char *name, int64_t def, int64_t lo, int64_t hi)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 	double d;
@@ -164,14 +163,14 @@ static void device_refused(ot_auth *x, const ot_http_result *r, int64_t now, con
 	ot_token_classify(r, now, &v);
 	if (v.outcome == OT_OUTCOME_CLIENT)
 		auth_finish(x, OT_AUTH_FAILED, v.error_code,
-			    "client rejected: %s (fix client_id/client_secret of provider %s)",
-			    v.reason, x->a->provider->name);
+		            "client rejected: %s (fix client_id/client_secret of provider %s)",
+		            v.reason, x->a->provider->name);
 	else if (v.error_code[0] || r->transport_error || r->status != 200)
 		auth_finish(x, OT_AUTH_FAILED, v.error_code, "device authorization failed: %s",
-			    v.reason[0] ? v.reason : "no usable answer");
+		            v.reason[0] ? v.reason : "no usable answer");
 	else
 		auth_finish(x, OT_AUTH_FAILED, NULL,
-			    "device authorization failed: the answer has no %s", missing);
+		            "device authorization failed: the answer has no %s", missing);
 	ot_token_answer_free(&v.answer);
 }
 
@@ -191,10 +190,10 @@ static void device_on_authorization(ot_auth *x, const ot_http_result *r, int64_t
 		x->verification_uri_complete = device_string(o, "verification_uri_complete");
 		x->interval = device_number(o, "interval", DEVICE_INTERVAL, 1, DEVICE_INTERVAL_MAX);
 		x->expires_at = now + device_number(o, "expires_in", DEVICE_EXPIRES_DFLT, 1, 86400);
-		missing = !x->device_code	 ? "device_code"
-			  : !x->user_code	 ? "user_code"
-			  : !x->verification_uri ? "verification_uri"
-						 : NULL;
+		missing = !x->device_code        ? "device_code"
+		          : !x->user_code        ? "user_code"
+		          : !x->verification_uri ? "verification_uri"
+		                                 : NULL;
 	}
 	cJSON_Delete(o);
 	if (missing) {
@@ -208,7 +207,7 @@ static void device_on_authorization(ot_auth *x, const ot_http_result *r, int64_t
 	x->state = OT_AUTH_WAITING;
 	x->next_poll_at = now + x->interval;
 	auth_message(x, "waiting for approval of code %s (expires in %lld s)", x->user_code,
-		     (long long)(x->expires_at - now));
+	             (long long)(x->expires_at - now));
 }
 
 static void device_send_poll(ot_auth *x, int64_t now)
@@ -236,18 +235,18 @@ static void device_on_poll(ot_auth *x, const ot_http_result *r, int64_t now)
 		x->transient = 0;
 		x->next_poll_at = now + x->interval;
 		auth_message(x, "waiting for approval of code %s (expires in %lld s)", x->user_code,
-			     (long long)(x->expires_at - now));
+		             (long long)(x->expires_at - now));
 	} else if (strcmp(code, "slow_down") == 0) {
 		/* RFC 8628 §3.5: +5 s for this and every later poll. */
 		x->interval += 5;
 		x->next_poll_at = now + x->interval;
 		auth_message(x, "the server asked to slow down: polling every %lld s",
-			     (long long)x->interval);
+		             (long long)x->interval);
 	} else if (strcmp(code, "expired_token") == 0) {
 		auth_finish(x, OT_AUTH_EXPIRED, code,
-			    "the code expired before it was approved (expired_token): run "
-			    "`oauthtop authorize %s` again",
-			    x->a->name);
+		            "the code expired before it was approved (expired_token): run "
+		            "`oauthtop authorize %s` again",
+		            x->a->name);
 	} else if (v.outcome == OT_OUTCOME_TRANSIENT) {
 		/* §3.5: back off on connection problems, honouring Retry-After. */
 		int64_t d = x->interval << (x->transient < 4 ? ++x->transient : 4);
@@ -269,9 +268,9 @@ static void device_tick(ot_auth *x, int64_t now)
 		return;
 	if (now >= x->expires_at) {
 		auth_finish(x, OT_AUTH_EXPIRED, "expired_token",
-			    "the code expired before it was approved: run `oauthtop authorize %s` "
-			    "again",
-			    x->a->name);
+		            "the code expired before it was approved: run `oauthtop authorize %s` "
+		            "again",
+		            x->a->name);
 		return;
 	}
 	if (now >= x->next_poll_at)
@@ -396,36 +395,36 @@ static ot_auth_flow auth_pick_flow(const ot_provider *p, ot_auth_flow want)
 static int auth_check(const ot_account *a, ot_auth_flow flow, ot_err *err)
 {
 	const ot_provider *p = a->provider;
-	const char *url = flow == OT_FLOW_DEVICE ? p->device_authorization_url
-						  : p->authorization_url;
+	const char *url =
+	        flow == OT_FLOW_DEVICE ? p->device_authorization_url : p->authorization_url;
 
 	if (a->grant != OT_GRANT_REFRESH_TOKEN)
 		return ot_err_set(err,
-				  "%s uses the client_credentials grant: there is nothing to "
-				  "authorize (oauthtop refresh %s gets a new token)",
-				  a->name, a->name);
+		                  "%s uses the client_credentials grant: there is nothing to "
+		                  "authorize (oauthtop refresh %s gets a new token)",
+		                  a->name, a->name);
 	if (flow == OT_FLOW_AUTO)
 		return ot_err_set(err,
-				  "provider %s has neither device_authorization_url nor "
-				  "authorization_url (nor an issuer whose metadata names them)",
-				  p->name);
+		                  "provider %s has neither device_authorization_url nor "
+		                  "authorization_url (nor an issuer whose metadata names them)",
+		                  p->name);
 	if (!url)
 		return ot_err_set(err, "provider %s has no %s", p->name,
-				  flow == OT_FLOW_DEVICE ? "device_authorization_url"
-							 : "authorization_url");
+		                  flow == OT_FLOW_DEVICE ? "device_authorization_url"
+		                                         : "authorization_url");
 	if (!p->token_url)
 		return ot_err_set(err, "provider %s: no token URL (discovery has not run)",
-				  p->name);
+		                  p->name);
 	if (!ot_url_allowed(url) || !ot_url_allowed(p->token_url))
 		return ot_err_set(err,
-				  "provider %s: endpoints must be https:// (http:// only to a "
-				  "loopback host)",
-				  p->name);
+		                  "provider %s: endpoints must be https:// (http:// only to a "
+		                  "loopback host)",
+		                  p->name);
 	return 0;
 }
 
 ot_auth *ot_auth_start(const ot_account *a, const ot_settings *s, const ot_auth_opts *o,
-		       int64_t now, ot_err *err)
+                       int64_t now, ot_err *err)
 {
 	static const ot_auth_opts none = {0};
 	ot_auth_flow flow;
@@ -481,7 +480,7 @@ void ot_auth_free(ot_auth *x)
 /* ---- storing ------------------------------------------------------------------------ */
 
 static int auth_commit(ot_auth *x, ot_store *st, const ot_holder *h, const char *actor,
-		       const ot_credential *c, const char *old_fp, int64_t now, ot_err *err)
+                       const ot_credential *c, const char *old_fp, int64_t now, ot_err *err)
 {
 	char reason[200];
 	ot_event ev = {0};
@@ -489,10 +488,10 @@ static int auth_commit(ot_auth *x, ot_store *st, const ot_holder *h, const char 
 	size_t skipped = 0;
 
 	snprintf(reason, sizeof(reason), "authorized (%s)%s",
-		 x->flow == OT_FLOW_DEVICE ? "device flow" : "code + PKCE",
-		 c->has_refresh_token ? ""
-				      : " without a refresh token: reauthorization needed when the "
-					"access token expires");
+	         x->flow == OT_FLOW_DEVICE ? "device flow" : "code + PKCE",
+	         c->has_refresh_token ? ""
+	                              : " without a refresh token: reauthorization needed when the "
+	                                "access token expires");
 	ev.at = now;
 	ev.account = c->account;
 	ev.kind = (char *)"authorized";
@@ -506,7 +505,7 @@ static int auth_commit(ot_auth *x, ot_store *st, const ot_holder *h, const char 
 }
 
 int ot_auth_store(ot_auth *x, ot_store *st, const ot_holder *h, const char *actor, int64_t now,
-		  ot_err *err)
+                  ot_err *err)
 {
 	ot_lease lease = {0};
 	ot_credential c = {0};
@@ -514,7 +513,7 @@ int ot_auth_store(ot_auth *x, ot_store *st, const ot_holder *h, const char *acto
 
 	if (x->state != OT_AUTH_DONE || !x->have_answer)
 		return ot_err_set(err, "nothing to store: the authorization is %s",
-				  ot_auth_state_name(x->state));
+		                  ot_auth_state_name(x->state));
 	lease.account = x->a->name;
 	if (ot_store_lease_take(st, h, &lease, 1, now, 60, err) < 0)
 		return -1;

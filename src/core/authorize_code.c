@@ -25,7 +25,7 @@
 static void b64url(const unsigned char *in, size_t n, char *out)
 {
 	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	size_t o = 0, i;
 
 	for (i = 0; i + 2 < n; i += 3) {
@@ -71,8 +71,7 @@ static int code_challenge(const char *verifier, char out[64])
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	if (!EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(), NULL) ||
-	    mdlen != 32)
+	if (!EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
 		return -1;
 	b64url(md, mdlen, out);
 	return 0;
@@ -98,9 +97,9 @@ static int code_listen(ot_auth *x, int port, ot_err *err)
 	    listen(x->listen_fd, 4) < 0 ||
 	    getsockname(x->listen_fd, (struct sockaddr *)&sa, &len) < 0)
 		return ot_err_set(err, "cannot listen on 127.0.0.1:%d for the redirect: %s", port,
-				  strerror(errno));
+		                  strerror(errno));
 	snprintf(x->redirect_uri, sizeof(x->redirect_uri), "http://127.0.0.1:%u" CODE_PATH,
-		 (unsigned)ntohs(sa.sin_port));
+	         (unsigned)ntohs(sa.sin_port));
 	return 0;
 }
 
@@ -156,7 +155,7 @@ static void code_build_url(ot_auth *x, const char *challenge)
 		abort();
 	}
 	snprintf(x->authorization_url, n, "%s%c%s", p->authorization_url,
-		 strchr(p->authorization_url, '?') ? '&' : '?', q.buf);
+	         strchr(p->authorization_url, '?') ? '&' : '?', q.buf);
 	ot_form_clear(&q);
 }
 
@@ -175,7 +174,7 @@ int code_start(ot_auth *x, const ot_auth_opts *o, int64_t now, ot_err *err)
 	x->deadline = now + x->timeout;
 	x->state = OT_AUTH_WAITING;
 	snprintf(x->message, sizeof(x->message), "waiting for the browser's redirect to %s",
-		 x->redirect_uri);
+	         x->redirect_uri);
 	return 0;
 }
 
@@ -189,13 +188,13 @@ static void code_respond(ot_auth *x, int status, const char *text)
 	const char *reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Bad Request";
 
 	bn = snprintf(body, sizeof(body),
-		      "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>oauthtop</title>"
-		      "</head><body><p>%s</p></body></html>\n",
-		      text);
+	              "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>oauthtop</title>"
+	              "</head><body><p>%s</p></body></html>\n",
+	              text);
 	n = snprintf(buf, sizeof(buf),
-		     "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
-		     "Cache-Control: no-store\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
-		     status, reason, bn, body);
+	             "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
+	             "Cache-Control: no-store\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+	             status, reason, bn, body);
 	for (int off = 0; off < n;) {
 		ssize_t w = send(x->conn_fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
 		if (w <= 0)
@@ -284,22 +283,24 @@ static void code_on_redirect(ot_auth *x, const char *q, const char *end, int64_t
 
 	if (!code_param(q, end, "state", state, sizeof(state)) ||
 	    strcmp(state, x->state_param) != 0) {
-		code_respond(x, 400, "oauthtop: this redirect does not belong to the pending "
-				     "authorization (state mismatch). Nothing was stored.");
+		code_respond(x, 400,
+		             "oauthtop: this redirect does not belong to the pending "
+		             "authorization (state mismatch). Nothing was stored.");
 		code_close(x);
 		auth_finish(x, OT_AUTH_FAILED, "state_mismatch",
-			    "refused a redirect whose state does not match this authorization "
-			    "request (a forged or stale redirect); nothing stored");
+		            "refused a redirect whose state does not match this authorization "
+		            "request (a forged or stale redirect); nothing stored");
 		return;
 	}
 	if (has_iss && issuer && strcmp(iss, issuer) != 0) {
-		code_respond(x, 400, "oauthtop: the redirect names another issuer. Nothing was "
-				     "stored.");
+		code_respond(x, 400,
+		             "oauthtop: the redirect names another issuer. Nothing was "
+		             "stored.");
 		code_close(x);
 		code_clean(iss);
 		auth_finish(x, OT_AUTH_FAILED, "issuer_mismatch",
-			    "refused a redirect from issuer \"%.200s\" (expected %.200s, RFC 9207)",
-			    iss, issuer);
+		            "refused a redirect from issuer \"%.200s\" (expected %.200s, RFC 9207)",
+		            iss, issuer);
 		return;
 	}
 	if (code_param(q, end, "error", error, sizeof(error))) {
@@ -307,12 +308,13 @@ static void code_on_redirect(ot_auth *x, const char *q, const char *end, int64_t
 			desc[0] = '\0';
 		code_clean(error);
 		code_clean(desc);
-		code_respond(x, 200, "oauthtop: the authorization was not granted. You can close "
-				     "this window; the terminal says why.");
+		code_respond(x, 200,
+		             "oauthtop: the authorization was not granted. You can close "
+		             "this window; the terminal says why.");
 		code_close(x);
-		auth_finish(x, strcmp(error, "access_denied") == 0 ? OT_AUTH_DENIED : OT_AUTH_FAILED,
-			    error, "authorization refused: %s%s%s", error, desc[0] ? ": " : "",
-			    desc);
+		auth_finish(
+		        x, strcmp(error, "access_denied") == 0 ? OT_AUTH_DENIED : OT_AUTH_FAILED,
+		        error, "authorization refused: %s%s%s", error, desc[0] ? ": " : "", desc);
 		return;
 	}
 	if (!code_param(q, end, "code", code, sizeof(code)) || !code[0]) {
@@ -394,7 +396,7 @@ void code_tick(ot_auth *x, int64_t now)
 	if (x->state == OT_AUTH_WAITING && now >= x->deadline) {
 		code_close(x);
 		auth_finish(x, OT_AUTH_EXPIRED, NULL,
-			    "no redirect came within %lld s: run `oauthtop authorize %s` again",
-			    (long long)x->timeout, x->a->name);
+		            "no redirect came within %lld s: run `oauthtop authorize %s` again",
+		            (long long)x->timeout, x->a->name);
 	}
 }

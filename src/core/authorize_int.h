@@ -54,7 +54,7 @@ struct ot_auth {
 
 /* Sets the state with a printf-style message (and an OAuth error code, may be NULL). */
 void auth_finish(ot_auth *x, ot_auth_state st, const char *code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 
 /* Starts s on the flow's multi handle as the request in flight; FAILED on error. */
 void auth_send(ot_auth *x, ot_http_spec *s, int64_t now);

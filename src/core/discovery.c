@@ -55,9 +55,10 @@ static int disc_take_url(const cJSON *doc, const char *name, char **slot, ot_err
 	if (!*v->valuestring)
 		return 0;
 	if (!ot_url_allowed(v->valuestring)) {
-		ot_err_set(err,
-			   "metadata: %s must be https:// (http:// only to a loopback host): %.200s",
-			   name, v->valuestring);
+		ot_err_set(
+		        err,
+		        "metadata: %s must be https:// (http:// only to a loopback host): %.200s",
+		        name, v->valuestring);
 		return -2;
 	}
 	*slot = ot_strdup(v->valuestring);
@@ -89,16 +90,16 @@ static int disc_read(const cJSON *doc, const char *expected, ot_discovered *out,
 		return ot_err_set(err, "metadata: no issuer member");
 	if (!disc_issuer_equal(iss->valuestring, expected)) {
 		ot_err_set(err,
-			   "metadata: issuer mismatch: the document says \"%.200s\", the "
-			   "configuration says \"%.200s\"",
-			   iss->valuestring, expected);
+		           "metadata: issuer mismatch: the document says \"%.200s\", the "
+		           "configuration says \"%.200s\"",
+		           iss->valuestring, expected);
 		return -2;
 	}
 	out->issuer = ot_strdup(iss->valuestring);
 	out->s256 = disc_has_s256(doc);
 	if (disc_take_url(doc, "token_endpoint", &out->token_url, err) < 0 ||
 	    disc_take_url(doc, "device_authorization_endpoint", &out->device_authorization_url,
-			  err) < 0 ||
+	                  err) < 0 ||
 	    disc_take_url(doc, "authorization_endpoint", &out->authorization_url, err) < 0 ||
 	    disc_take_url(doc, "revocation_endpoint", &out->revocation_url, err) < 0 ||
 	    disc_take_url(doc, "introspection_endpoint", &out->introspection_url, err) < 0 ||
@@ -108,8 +109,8 @@ static int disc_read(const cJSON *doc, const char *expected, ot_discovered *out,
 }
 
 /* ot_discovery_parse() with disc_read()'s return codes. */
-static int disc_parse(const char *body, size_t len, const char *expected_issuer,
-		      ot_discovered *out, ot_err *err)
+static int disc_parse(const char *body, size_t len, const char *expected_issuer, ot_discovered *out,
+                      ot_err *err)
 {
 	cJSON *doc = cJSON_ParseWithLength(body, len);
 	int rc;
@@ -127,7 +128,7 @@ static int disc_parse(const char *body, size_t len, const char *expected_issuer,
 }
 
 int ot_discovery_parse(const char *body, size_t len, const char *expected_issuer,
-		       ot_discovered *out, ot_err *err)
+                       ot_discovered *out, ot_err *err)
 {
 	return disc_parse(body, len, expected_issuer, out, err) < 0 ? -1 : 0;
 }
@@ -154,7 +155,7 @@ int ot_discovery_urls(const char *issuer, char *oidc, char *rfc8414, size_t n)
 	a = snprintf(oidc, n, "%.*s/.well-known/openid-configuration", (int)len, issuer);
 	/* RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path. */
 	b = snprintf(rfc8414, n, "%.*s/.well-known/oauth-authorization-server%.*s",
-		     (int)(path - issuer), issuer, (int)(issuer + len - path), path);
+	             (int)(path - issuer), issuer, (int)(issuer + len - path), path);
 	return a < 0 || b < 0 || (size_t)a >= n || (size_t)b >= n ? -1 : 0;
 }
 
@@ -169,7 +170,7 @@ static void disc_cache_key(const char *issuer, char *key, size_t n)
  * Returns 0, or -1 with err; -2 when the document was read but must not be used (issuer
  * mismatch, bad endpoint). */
 static int disc_fetch_one(const ot_provider *p, const char *url, const ot_settings *s,
-			  ot_discovered *out, char **doc, ot_err *err)
+                          ot_discovered *out, char **doc, ot_err *err)
 {
 	ot_http_spec spec = {0};
 	ot_http_result r;
@@ -204,7 +205,7 @@ static int disc_fetch_one(const ot_provider *p, const char *url, const ot_settin
 }
 
 static int disc_fetch(const ot_provider *p, const ot_settings *s, ot_discovered *out, char **doc,
-		      char *source, size_t srcn, ot_err *err)
+                      char *source, size_t srcn, ot_err *err)
 {
 	char urls[2][DISC_URL_MAX];
 	ot_err first = {{0}}, second = {{0}};
@@ -212,10 +213,11 @@ static int disc_fetch(const ot_provider *p, const ot_settings *s, ot_discovered 
 
 	if (!ot_url_allowed(p->issuer) ||
 	    ot_discovery_urls(p->issuer, urls[0], urls[1], sizeof(urls[0])) < 0)
-		return ot_err_set(err,
-				  "provider %s: issuer must be https:// (http:// only to a loopback "
-				  "host)",
-				  p->name);
+		return ot_err_set(
+		        err,
+		        "provider %s: issuer must be https:// (http:// only to a loopback "
+		        "host)",
+		        p->name);
 	rc = disc_fetch_one(p, urls[0], s, out, doc, &first);
 	if (rc == 0) {
 		snprintf(source, srcn, "%s", urls[0]);
@@ -231,12 +233,12 @@ static int disc_fetch(const ot_provider *p, const ot_settings *s, ot_discovered 
 	if (rc == -2)
 		return ot_err_set(err, "provider %s: %s", p->name, second.msg);
 	return ot_err_set(err, "provider %s: discovery failed: %.200s; then %.200s", p->name,
-			  first.msg, second.msg);
+	                  first.msg, second.msg);
 }
 
 /* The cache entry: {"fetched_at": N, "source": URL, "metadata": {...}}. */
 static void disc_cache_put(ot_store *st, const char *issuer, const char *doc, const char *source,
-			   int64_t now)
+                           int64_t now)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *meta = cJSON_Parse(doc);
@@ -263,7 +265,7 @@ static void disc_cache_put(ot_store *st, const char *issuer, const char *doc, co
 /* Reads the cached document of p's issuer into out. Returns 1 found (its age in *age), 0 none
  * or unusable. */
 static int disc_cache_get(ot_store *st, const ot_provider *p, int64_t now, ot_discovered *out,
-			  int64_t *age)
+                          int64_t *age)
 {
 	char key[DISC_URL_MAX + 16];
 	char *text = NULL;
@@ -293,17 +295,17 @@ static int disc_cache_get(ot_store *st, const ot_provider *p, int64_t now, ot_di
 
 static void disc_fill(ot_config *cfg, const ot_provider *p, const ot_discovered *d)
 {
-	ot_config_provider_set_endpoints(
-		cfg, p->name, p->token_url ? NULL : d->token_url,
-		p->device_authorization_url ? NULL : d->device_authorization_url,
-		p->authorization_url ? NULL : d->authorization_url,
-		p->revocation_url ? NULL : d->revocation_url,
-		p->introspection_url ? NULL : d->introspection_url);
+	ot_config_provider_set_endpoints(cfg, p->name, p->token_url ? NULL : d->token_url,
+	                                 p->device_authorization_url ? NULL
+	                                                             : d->device_authorization_url,
+	                                 p->authorization_url ? NULL : d->authorization_url,
+	                                 p->revocation_url ? NULL : d->revocation_url,
+	                                 p->introspection_url ? NULL : d->introspection_url);
 }
 
 /* Fetches, caches and fills; a failed fetch falls back to the stale document in *stale. */
 static int disc_fetch_fill(ot_config *cfg, const ot_provider *p, ot_store *st, int64_t now,
-			   ot_discovered *stale, bool have_stale, ot_err *err)
+                           ot_discovered *stale, bool have_stale, ot_err *err)
 {
 	ot_discovered d = {0};
 	char *doc = NULL;
@@ -324,8 +326,8 @@ static int disc_fetch_fill(ot_config *cfg, const ot_provider *p, ot_store *st, i
 	return 1;
 }
 
-int ot_discovery_apply(ot_config *cfg, const char *provider, ot_store *st, int64_t now,
-		       int flags, ot_err *err)
+int ot_discovery_apply(ot_config *cfg, const char *provider, ot_store *st, int64_t now, int flags,
+                       ot_err *err)
 {
 	const ot_provider *p = ot_config_find_provider(cfg, provider);
 	ot_discovered cached = {0};
@@ -338,7 +340,7 @@ int ot_discovery_apply(ot_config *cfg, const char *provider, ot_store *st, int64
 		return 0;
 	have = disc_cache_get(st, p, now, &cached, &age);
 	if (have && ((flags & OT_DISCOVERY_CACHE_ONLY) ||
-		     (!(flags & OT_DISCOVERY_FETCH) && age >= 0 && age < OT_DISCOVERY_MAX_AGE))) {
+	             (!(flags & OT_DISCOVERY_FETCH) && age >= 0 && age < OT_DISCOVERY_MAX_AGE))) {
 		disc_fill(cfg, p, &cached);
 		ot_discovered_free(&cached);
 		return 1;

@@ -11,7 +11,7 @@
 #include "oauthtop/token.h"
 
 static void revoke_spec_init(ot_http_spec *spec, const ot_provider *p, const ot_settings *s,
-			     const char *url)
+                             const char *url)
 {
 	spec->url = url;
 	spec->ca_file = p->ca_file;
@@ -25,15 +25,15 @@ static int revoke_check_url(const ot_provider *p, const char *url, const char *k
 		return ot_err_set(err, "provider %s has no %s", p->name, key);
 	if (!ot_url_allowed(url))
 		return ot_err_set(err,
-				  "provider %s: %s must be https:// (http:// only to a loopback "
-				  "host)",
-				  p->name, key);
+		                  "provider %s: %s must be https:// (http:// only to a loopback "
+		                  "host)",
+		                  p->name, key);
 	return 0;
 }
 
 /* Posts form (plus client authentication) to url; returns the finished request or NULL. */
 static ot_http_req *revoke_post(const ot_provider *p, const ot_settings *s, const char *url,
-				const char *token, const char *hint, ot_err *err)
+                                const char *token, const char *hint, ot_err *err)
 {
 	ot_http_spec spec = {0};
 
@@ -60,7 +60,7 @@ static void revoke_classify(const ot_http_result *r, int64_t now, ot_revoke_resu
 	ot_token_classify(r, now, &v);
 	/* RFC 7009 §2.2.1: 503 means the token is still valid; so is any transient fault. */
 	out->kind = v.outcome == OT_OUTCOME_TRANSIENT || r->status == 503 ? OT_REVOKE_UNAVAILABLE
-									  : OT_REVOKE_REFUSED;
+	                                                                  : OT_REVOKE_REFUSED;
 	out->retry_at = v.retry_at;
 	if (r->status == 503 && !v.error_code[0])
 		snprintf(out->reason, sizeof(out->reason), "HTTP 503 (service unavailable)");
@@ -69,8 +69,8 @@ static void revoke_classify(const ot_http_result *r, int64_t now, ot_revoke_resu
 	ot_token_answer_free(&v.answer);
 }
 
-int ot_revoke_token(const ot_provider *p, const ot_settings *s, const char *token,
-		    const char *hint, int64_t now, ot_revoke_result *out, ot_err *err)
+int ot_revoke_token(const ot_provider *p, const ot_settings *s, const char *token, const char *hint,
+                    int64_t now, ot_revoke_result *out, ot_err *err)
 {
 	ot_http_req *req;
 	ot_http_result r;
@@ -135,8 +135,8 @@ static int intro_read(const ot_http_result *r, ot_introspection *out, ot_err *er
 	return rc;
 }
 
-int ot_introspect(const ot_provider *p, const ot_settings *s, const char *token,
-		  const char *hint, ot_introspection *out, ot_err *err)
+int ot_introspect(const ot_provider *p, const ot_settings *s, const char *token, const char *hint,
+                  ot_introspection *out, ot_err *err)
 {
 	ot_http_req *req;
 	ot_http_result r;
@@ -156,7 +156,7 @@ int ot_introspect(const ot_provider *p, const ot_settings *s, const char *token,
 		ot_verdict v;
 		ot_token_classify(&r, 0, &v);
 		rc = ot_err_set(err, "introspection failed: %s%s", v.reason,
-				v.outcome == OT_OUTCOME_CLIENT ? " (client rejected)" : "");
+		                v.outcome == OT_OUTCOME_CLIENT ? " (client rejected)" : "");
 		ot_token_answer_free(&v.answer);
 	} else {
 		rc = intro_read(&r, out, err);
@@ -169,7 +169,7 @@ int ot_introspect(const ot_provider *p, const ot_settings *s, const char *token,
 /* ---- endpoint probe ----------------------------------------------------------------- */
 
 int ot_probe_endpoint(const ot_provider *p, const ot_settings *s, const char *url,
-		      const char *access_token, ot_probe *out, ot_err *err)
+                      const char *access_token, ot_probe *out, ot_err *err)
 {
 	ot_http_spec spec = {0};
 	ot_http_req *req;
@@ -178,7 +178,8 @@ int ot_probe_endpoint(const ot_provider *p, const ot_settings *s, const char *ur
 
 	memset(out, 0, sizeof(*out));
 	if (!ot_url_allowed(url))
-		return ot_err_set(err, "endpoint must be https:// (http:// only to a loopback host)");
+		return ot_err_set(err,
+		                  "endpoint must be https:// (http:// only to a loopback host)");
 	if (!access_token || !*access_token)
 		return ot_err_set(err, "no access token to send");
 	revoke_spec_init(&spec, p, s, url);
