@@ -720,9 +720,7 @@ static void dm_finish(dm *d)
 	size_t left = d->eng ? ot_engine_pending(d->eng) : 0;
 
 	if (left)
-		dm_log(d, OT_LOG_WARN, NULL,
-		       "abandoning %zu requests past the timeout (their "
-		       "in-flight markers stay)",
+		dm_log(d, OT_LOG_WARN, NULL, "abandoning %zu requests (in-flight markers kept)",
 		       left);
 	ot_engine_free(d->eng);
 	ot_hooks_free(d->hooks);

@@ -19,6 +19,11 @@ write_config "$ACCOUNTS" "" '"window": 2, "min_interval": 1, "backoff": { "base"
   "lease_seconds": 10, "timeouts": { "connect": 2, "total": 4 },'
 for a in $ACCOUNTS; do import_seed "$a" 2; done
 
+# Usage and configuration errors exit 3 at once.
+expect_rc 3 ot daemon --log-format xml
+expect_rc 3 "$OAUTHTOP" --config "$T/missing.json" daemon
+grep -q missing.json "$T/err" || dfail "a missing configuration is not named: $(cat "$T/err")"
+
 "$OAUTHTOP" --config "$T/cfg.json" daemon --verbose 2>"$T/d1.log" & D1=$!
 "$OAUTHTOP" --config "$T/cfg.json" daemon --log-format json 2>"$T/d2.log" & D2=$!
 OT_PIDS="$OT_PIDS $D1 $D2"
