@@ -362,19 +362,19 @@ void ot_engine_stop_queue(ot_engine *e)
 
 /* --- the loop --- */
 
-int ot_engine_step(ot_engine *e, ot_err *err)
+/* One pass: finished attempts are stored (one transaction), freed slots refilled from the
+ * leased-ahead pool and put on the wire before the next lease transaction. */
+static int eng_pass(ot_engine *e, int64_t now, ot_err *err)
 {
-	int64_t now = eng_now();
 	int rc = 0;
 
-	ot_http_perform(e->http);
-	/* Finished attempts first: a rotated refresh token is stored before anything else. */
-	if (e->inflight)
+	if (ot_http_finished_waiting(e->http))
 		eng_finish_done(e, now);
+	eng_start_ready(e, now);
+	ot_http_perform(e->http);
 	if (e->n_outs && eng_flush(e, err) < 0)
 		rc = -1;
 	eng_deliver(e);
-	eng_start_ready(e, now);
 	if (rc == 0 && e->queued && eng_lease_batch(e, now, err) < 0)
 		rc = -1;
 	eng_start_ready(e, now);
@@ -382,6 +382,22 @@ int ot_engine_step(ot_engine *e, ot_err *err)
 		rc = -1;
 	eng_deliver(e);
 	ot_http_perform(e->http);
+	return rc;
+}
+
+int ot_engine_step(ot_engine *e, ot_err *err)
+{
+	int64_t now = eng_now();
+	int rc = 0;
+
+	ot_http_perform(e->http);
+	/* Transfers that finished during this step's own performs would otherwise wait for the
+	 * next network event: go round again while there are any. */
+	for (int pass = 0; pass < 16 && rc == 0; pass++) {
+		rc = eng_pass(e, now, err);
+		if (!ot_http_finished_waiting(e->http))
+			break;
+	}
 	if (now - e->last_beat >= ENG_BEAT_EVERY)
 		eng_beat(e, now);
 	return rc;
@@ -390,6 +406,8 @@ int ot_engine_step(ot_engine *e, ot_err *err)
 /* true when a step would make progress without waiting for the network. */
 static bool eng_can_progress(const ot_engine *e)
 {
+	if (ot_http_finished_waiting(e->http))
+		return true;
 	if (e->inflight >= (size_t)e->conc)
 		return false;
 	for (size_t p = 0; p <= e->n_provs; p++) {

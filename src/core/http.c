@@ -44,6 +44,8 @@ struct ot_http {
 	ot_http_req *reqs; /* every live request of this handle */
 	CURL *pool[HTTP_POOL_MAX];
 	int n_pool;
+	int attached; /* requests added to the multi handle and not yet detached */
+	int running;  /* as of the last curl_multi_perform() */
 };
 
 /* --- forms and client authentication --- */
@@ -466,8 +468,10 @@ void ot_http_req_free(ot_http_req *r)
 		return;
 	h = r->owner;
 	if (h) {
-		if (r->attached)
+		if (r->attached) {
 			curl_multi_remove_handle(h->multi, r->easy);
+			h->attached--;
+		}
 		list_unlink(h, r);
 	}
 	if (r->easy)
@@ -674,6 +678,7 @@ ot_http_req *ot_http_start(ot_http *h, ot_http_spec *s, void *user, ot_err *err)
 		return NULL;
 	}
 	r->attached = true;
+	h->attached++;
 	return r;
 }
 
@@ -682,7 +687,13 @@ int ot_http_perform(ot_http *h)
 	int running = 0;
 
 	curl_multi_perform(h->multi, &running);
+	h->running = running;
 	return running;
+}
+
+int ot_http_finished_waiting(const ot_http *h)
+{
+	return h->attached > h->running ? h->attached - h->running : 0;
 }
 
 ot_http_req *ot_http_next_done(ot_http *h)
@@ -700,6 +711,7 @@ ot_http_req *ot_http_next_done(ot_http *h)
 		req_finish(r, m->data.result);
 		curl_multi_remove_handle(h->multi, r->easy);
 		r->attached = false;
+		h->attached--;
 		return r;
 	}
 	return NULL;

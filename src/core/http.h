@@ -69,8 +69,12 @@ void ot_http_free(ot_http *h);
 /* Starts a request (takes over s's owned members; s is cleared). user is returned by
  * ot_http_req_user(). NULL with err on failure. */
 ot_http_req *ot_http_start(ot_http *h, ot_http_spec *s, void *user, ot_err *err);
-/* Drives transfers without blocking; returns the number still running. */
+/* Drives transfers without blocking; returns the number still running (finished ones
+ * wait in ot_http_next_done()). */
 int ot_http_perform(ot_http *h);
+/* Transfers started and not yet returned by ot_http_next_done() minus those libcurl still
+ * runs, as of the last ot_http_perform(): > 0 means finished ones are waiting. */
+int ot_http_finished_waiting(const ot_http *h);
 /* Returns one finished request (detached from the multi handle), or NULL. */
 ot_http_req *ot_http_next_done(ot_http *h);
 /* Wipes and frees a request (finished or not; an unfinished one is aborted). */
