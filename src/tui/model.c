@@ -9,10 +9,15 @@
 
 #include "oauthtop/secret.h"
 
-/* More changed rows than this in one tick: sort everything again instead of moving each. */
-#define MOVE_LIMIT 64
-/* Re-evaluate every row this often even without a known transition (belt and braces). */
-#define FULL_EVAL_SECONDS 60
+/* A row with no time-dependent input is still looked at this often. */
+#define IDLE_EVAL_SECONDS 3600
+
+/* Sort keys: compared as (k1, k2, name rank); all integers. */
+typedef struct sort_entry {
+	uint64_t k1, k2;
+	uint32_t rank;
+	uint32_t row;
+} sort_entry;
 
 struct tui_model {
 	const ot_config *cfg;
@@ -20,22 +25,25 @@ struct tui_model {
 	int64_t reauth_warning;
 	tui_row *rows;
 	size_t n;
-	uint32_t *by_name; /* rows sorted by account name (lookup) */
+	ot_credential *creds; /* as returned by ot_store_list; rows point into it */
+	size_t n_creds;
+	ot_credential **extra; /* credentials read one by one since the last full read */
+	size_t n_extra, cap_extra;
+	uint32_t *by_name; /* rows in name order */
 	uint32_t *heap;    /* min-heap on next_eval */
 	uint32_t *order;   /* all rows, sorted */
 	uint32_t *view;    /* filtered rows in order; == order when no filter */
 	size_t n_view;
 	uint32_t *filtered; /* storage for view when filtering */
+	uint8_t *match;     /* per row: passes the filter */
 	size_t counts[OT_STATE_COUNT];
 	size_t reauth_soon;
 	tui_sort sort;
 	char filter[128];
-	uint32_t sel_row; /* UINT32_MAX: none */
+	uint32_t sel_row; /* UINT32_MAX: none yet (the first row) */
 	size_t sel;
 	int64_t now;
-	int64_t last_full;
 	int64_t version;
-	bool loaded;
 	ot_keeper *keepers;
 	size_t n_keepers;
 	size_t name_w, provider_w;
@@ -47,103 +55,108 @@ static const char *const sort_names[] = {
 #undef TUI_SORT_NAME
 };
 
+static const ot_credential no_cred;
+
 const char *model_sort_name(tui_sort s)
 {
 	return s < TUI_SORT_COUNT ? sort_names[s] : "?";
 }
 
-/* ---- comparisons ---- */
-
-static int64_t access_key(const tui_row *r)
+const ot_credential *model_cred(const tui_row *r)
 {
-	return r->cred.account ? r->cred.access_expires_at : 0;
+	return r->cred ? r->cred : &no_cred;
 }
 
 int64_t model_refresh_expiry(const tui_row *r)
 {
 	const ot_provider *p = r->acct->provider;
 
-	if (!r->cred.account)
+	if (!r->cred)
 		return 0;
-	if (r->cred.refresh_expires_at)
-		return r->cred.refresh_expires_at;
-	if (p && p->refresh_token_lifetime > 0 && r->cred.refresh_issued_at > 0)
-		return r->cred.refresh_issued_at + p->refresh_token_lifetime;
+	if (r->cred->refresh_expires_at)
+		return r->cred->refresh_expires_at;
+	if (p && p->refresh_token_lifetime > 0 && r->cred->refresh_issued_at > 0)
+		return r->cred->refresh_issued_at + p->refresh_token_lifetime;
 	return 0;
 }
 
-static int cmp_i64(int64_t a, int64_t b)
+/* ---- sort keys ---- */
+
+static uint64_t u64_time(int64_t t)
 {
-	return a < b ? -1 : a > b;
+	return t <= 0 ? 0 : (uint64_t)t;
 }
 
-/* Unknown (0) first: an unknown access expiry is as urgent as a due one. */
-static int cmp_unknown_first(int64_t a, int64_t b)
+/* State first, then the access expiry (unknown first: as urgent as due). */
+static uint64_t urgency_key(const tui_row *r, uint8_t state)
 {
-	if (!a || !b)
-		return a ? 1 : b ? -1 : 0;
-	return cmp_i64(a, b);
+	return (uint64_t)state << 56 | (u64_time(r->cred ? r->cred->access_expires_at : 0) &
+					  ((UINT64_C(1) << 56) - 1));
 }
 
-static int cmp_unknown_last(int64_t a, int64_t b)
+static sort_entry entry_of(const tui_model *m, uint32_t ri, uint8_t state)
 {
-	if (!a || !b)
-		return a ? -1 : b ? 1 : 0;
-	return cmp_i64(a, b);
-}
+	const tui_row *r = &m->rows[ri];
+	const ot_credential *c = model_cred(r);
+	uint64_t urg = urgency_key(r, state), rexp;
+	sort_entry e = {0, urg, r->name_rank, ri};
 
-static int cmp_urgency(const tui_row *x, const tui_row *y)
-{
-	int c;
-
-	if (x->h.state != y->h.state)
-		return (int)x->h.state - (int)y->h.state;
-	c = cmp_unknown_first(access_key(x), access_key(y));
-	return c ? c : strcmp(x->acct->name, y->acct->name);
-}
-
-static int cmp_rows(const tui_row *x, const tui_row *y, tui_sort s)
-{
-	int c = 0;
-
-	switch (s) {
+	switch (m->sort) {
 	case TUI_SORT_NAME:
-		return strcmp(x->acct->name, y->acct->name);
+		e.k1 = e.k2 = 0;
+		break;
 	case TUI_SORT_PROVIDER:
-		c = strcmp(x->acct->provider ? x->acct->provider->name : "",
-			   y->acct->provider ? y->acct->provider->name : "");
+		e.k1 = r->provider_rank;
 		break;
 	case TUI_SORT_ACCESS:
-		c = cmp_unknown_first(access_key(x), access_key(y));
+		e.k1 = u64_time(c->access_expires_at);
 		break;
 	case TUI_SORT_REFRESH:
-		c = cmp_unknown_last(model_refresh_expiry(x), model_refresh_expiry(y));
+		rexp = u64_time(model_refresh_expiry(r));
+		e.k1 = rexp ? rexp : UINT64_MAX; /* unknown last */
 		break;
 	case TUI_SORT_LAST:
-		c = cmp_i64(x->cred.last_success_at, y->cred.last_success_at);
+		e.k1 = u64_time(c->last_success_at);
 		break;
 	case TUI_SORT_FAILURES:
-		c = y->cred.failures - x->cred.failures;
+		e.k1 = (uint64_t)(INT32_MAX - (c->failures > 0 ? c->failures : 0));
 		break;
 	default:
+		e.k1 = urg;
+		e.k2 = 0;
 		break;
 	}
-	return c ? c : cmp_urgency(x, y);
+	return e;
 }
 
-static int order_cmp(const void *a, const void *b, void *arg)
+static int entry_cmp(const sort_entry *x, const sort_entry *y)
 {
-	const tui_model *m = arg;
-
-	return cmp_rows(&m->rows[*(const uint32_t *)a], &m->rows[*(const uint32_t *)b], m->sort);
+	if (x->k1 != y->k1)
+		return x->k1 < y->k1 ? -1 : 1;
+	if (x->k2 != y->k2)
+		return x->k2 < y->k2 ? -1 : 1;
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-static int name_cmp(const void *a, const void *b, void *arg)
+static int entry_qcmp(const void *a, const void *b)
 {
-	const tui_model *m = arg;
+	return entry_cmp(a, b);
+}
 
-	return strcmp(m->rows[*(const uint32_t *)a].acct->name,
-		      m->rows[*(const uint32_t *)b].acct->name);
+/* First position in list[0..n) whose entry is not below e. */
+static size_t lower_bound(const tui_model *m, const uint32_t *list, size_t n, const sort_entry *e)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		sort_entry x = entry_of(m, list[mid], m->rows[list[mid]].state);
+		if (entry_cmp(&x, e) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* ---- the heap of next transitions ---- */
@@ -204,13 +217,14 @@ static void consider(int64_t t, int64_t now, int64_t *best)
 		*best = t + 1;
 }
 
-/* The earliest moment the health of r may differ from its value at now. */
+/* The earliest moment the health of r may differ from its value at now: every time input
+ * of the health rules (access expiry and window, refresh expiry and warning, retry time). */
 static int64_t next_transition(const tui_model *m, const tui_row *r, int64_t now)
 {
-	const ot_credential *c = &r->cred;
-	int64_t best = now + FULL_EVAL_SECONDS, rexp;
+	const ot_credential *c = r->cred;
+	int64_t best = now + IDLE_EVAL_SECONDS, rexp;
 
-	if (!c->account)
+	if (!c)
 		return best;
 	if (c->access_expires_at) {
 		consider(c->access_expires_at - r->acct->window, now, &best);
@@ -230,8 +244,8 @@ static int64_t next_transition(const tui_model *m, const tui_row *r, int64_t now
 
 static void count_row(tui_model *m, const tui_row *r, int sign)
 {
-	m->counts[r->h.state] += (size_t)sign;
-	if (r->h.reauth_soon)
+	m->counts[r->state] += (size_t)sign;
+	if (r->reauth_soon)
 		m->reauth_soon += (size_t)sign;
 }
 
@@ -243,82 +257,146 @@ static bool row_matches(const tui_model *m, const tui_row *r)
 		return true;
 	return strcasestr(r->acct->name, f) ||
 	       (r->acct->provider && strcasestr(r->acct->provider->name, f)) ||
-	       strcasestr(ot_state_name(r->h.state), f);
+	       strcasestr(ot_state_name((ot_state)r->state), f);
 }
 
-/* Evaluates r at now; returns true if its state changed. Counts follow. */
-static bool row_eval(tui_model *m, tui_row *r, int64_t now)
+/* Evaluates r at now (counts follow); returns its previous state. */
+static uint8_t row_eval(tui_model *m, tui_row *r, int64_t now)
 {
-	ot_state old = r->h.state;
+	uint8_t old = r->state;
+	ot_health h = ot_health_eval(r->acct, r->cred, now, m->reauth_warning);
 
 	count_row(m, r, -1);
-	r->h = ot_health_eval(r->acct, r->cred.account ? &r->cred : NULL, now, m->reauth_warning);
+	r->state = (uint8_t)h.state;
+	r->reauth_soon = h.reauth_soon;
 	count_row(m, r, +1);
 	r->next_eval = next_transition(m, r, now);
-	return r->h.state != old;
+	return old;
 }
 
 /* ---- order, view and selection ---- */
 
-static void view_rebuild(tui_model *m)
+/* Finds the selected row in the view again after the view changed. */
+static void sel_locate(tui_model *m)
 {
-	uint32_t sel = m->sel_row;
-
-	if (!m->filter[0]) {
-		m->view = m->order;
-		m->n_view = m->n;
-		if (sel != UINT32_MAX)
-			m->sel = m->rows[sel].order_pos;
-	} else {
-		size_t k = 0, found = SIZE_MAX;
-		for (size_t i = 0; i < m->n; i++) {
-			uint32_t r = m->order[i];
-			if (!m->rows[r].match)
-				continue;
-			if (r == sel)
-				found = k;
-			m->filtered[k++] = r;
-		}
-		m->view = m->filtered;
-		m->n_view = k;
-		if (found != SIZE_MAX)
-			m->sel = found;
-	}
 	if (m->n_view == 0) {
 		m->sel = SIZE_MAX;
-		m->sel_row = UINT32_MAX;
 		return;
 	}
-	if (m->sel == SIZE_MAX || m->sel >= m->n_view)
+	if (m->sel_row != UINT32_MAX && m->match[m->sel_row]) {
+		sort_entry e = entry_of(m, m->sel_row, m->rows[m->sel_row].state);
+		size_t i = lower_bound(m, m->view, m->n_view, &e);
+		if (i < m->n_view && m->view[i] == m->sel_row) {
+			m->sel = i;
+			return;
+		}
+	}
+	/* none yet, or filtered out: the same place in the list */
+	if (m->sel == SIZE_MAX)
+		m->sel = 0;
+	if (m->sel >= m->n_view)
 		m->sel = m->n_view - 1;
 	m->sel_row = m->view[m->sel];
 }
 
-static void order_sort(tui_model *m)
+static void view_rebuild(tui_model *m)
 {
-	qsort_r(m->order, m->n, sizeof(uint32_t), order_cmp, m);
-	for (size_t i = 0; i < m->n; i++)
-		m->rows[m->order[i]].order_pos = (uint32_t)i;
+	if (!m->filter[0]) {
+		m->view = m->order;
+		m->n_view = m->n;
+	} else {
+		size_t k = 0;
+		for (size_t i = 0; i < m->n; i++)
+			if (m->match[m->order[i]])
+				m->filtered[k++] = m->order[i];
+		m->view = m->filtered;
+		m->n_view = k;
+	}
+	sel_locate(m);
 }
 
-/* Moves one row to its place in the order (its key changed). O(n) memmove, no sort. */
-static void order_move(tui_model *m, uint32_t ri)
+static void order_sort(tui_model *m)
 {
-	size_t p = m->rows[ri].order_pos, lo = 0, hi = m->n - 1, q;
+	sort_entry *e = malloc((m->n ? m->n : 1) * sizeof(sort_entry));
 
-	memmove(&m->order[p], &m->order[p + 1], (m->n - p - 1) * sizeof(uint32_t));
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (cmp_rows(&m->rows[m->order[mid]], &m->rows[ri], m->sort) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (!e) { /* keep the old order; nothing is lost but tidiness */
+		return;
 	}
-	q = lo;
-	memmove(&m->order[q + 1], &m->order[q], (m->n - 1 - q) * sizeof(uint32_t));
-	m->order[q] = ri;
-	for (size_t i = p < q ? p : q; i <= (p < q ? q : p); i++)
-		m->rows[m->order[i]].order_pos = (uint32_t)i;
+	for (size_t i = 0; i < m->n; i++)
+		e[i] = entry_of(m, (uint32_t)i, m->rows[i].state);
+	qsort(e, m->n, sizeof(sort_entry), entry_qcmp);
+	for (size_t i = 0; i < m->n; i++)
+		m->order[i] = e[i].row;
+	free(e);
+}
+
+static int pos_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Finds where row ri (sorted under state old) sits in the order; SIZE_MAX if lost. */
+static size_t order_find(const tui_model *m, uint32_t ri, uint8_t old)
+{
+	sort_entry e = entry_of(m, ri, old);
+	size_t p = lower_bound(m, m->order, m->n, &e);
+
+	return p < m->n && m->order[p] == ri ? p : SIZE_MAX;
+}
+
+/* Takes k changed rows out of the order and merges them back at their new places: one pass
+ * over the order, k binary searches, no full sort. Every row must still carry the state it
+ * was sorted under (olds[]) until the positions are known; new states are in news[]. */
+static void order_merge(tui_model *m, uint32_t *rows, const uint8_t *olds, const uint8_t *news,
+			size_t k)
+{
+	size_t *pos = malloc(k * sizeof(size_t)), *ins = malloc(k * sizeof(size_t));
+	sort_entry *e = malloc(k * sizeof(sort_entry));
+	size_t w = 0, j = 0, rest;
+
+	if (!pos || !ins || !e)
+		goto full;
+	for (size_t i = 0; i < k; i++) {
+		pos[i] = order_find(m, rows[i], olds[i]);
+		if (pos[i] == SIZE_MAX)
+			goto full;
+	}
+	for (size_t i = 0; i < k; i++)
+		m->rows[rows[i]].state = news[i];
+	qsort(pos, k, sizeof(size_t), pos_cmp);
+	for (size_t i = 0; i < m->n; i++) { /* compact: drop the changed rows */
+		if (j < k && pos[j] == i) {
+			j++;
+			continue;
+		}
+		m->order[w++] = m->order[i];
+	}
+	rest = w;
+	for (size_t i = 0; i < k; i++)
+		e[i] = entry_of(m, rows[i], news[i]);
+	qsort(e, k, sizeof(sort_entry), entry_qcmp);
+	for (size_t i = 0; i < k; i++)
+		ins[i] = lower_bound(m, m->order, rest, &e[i]);
+	/* merge from the back: the order has room for n */
+	w = m->n;
+	for (size_t i = k; i-- > 0;) {
+		while (rest > ins[i])
+			m->order[--w] = m->order[--rest];
+		m->order[--w] = e[i].row;
+	}
+	free(pos);
+	free(ins);
+	free(e);
+	return;
+full:
+	for (size_t i = 0; i < k; i++)
+		m->rows[rows[i]].state = news[i];
+	free(pos);
+	free(ins);
+	free(e);
+	order_sort(m);
 }
 
 /* ---- lifecycle ---- */
@@ -334,6 +412,44 @@ static size_t text_width(const char *s)
 	w[n < 127 ? n : 127] = L'\0';
 	cols = wcswidth(w, 127);
 	return cols < 0 ? n : (size_t)cols;
+}
+
+static int by_name_cmp(const void *a, const void *b, void *arg)
+{
+	const tui_model *m = arg;
+
+	return strcmp(m->rows[*(const uint32_t *)a].acct->name,
+		      m->rows[*(const uint32_t *)b].acct->name);
+}
+
+static int provider_cmp(const void *a, const void *b)
+{
+	const ot_provider *x = *(const ot_provider *const *)a, *y = *(const ot_provider *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+static void model_rank_providers(tui_model *m)
+{
+	size_t np = ot_config_provider_count(m->cfg);
+	const ot_provider **p = calloc(np ? np : 1, sizeof(*p));
+
+	for (size_t i = 0; p && i < np; i++) {
+		size_t w;
+		p[i] = ot_config_provider(m->cfg, i);
+		w = text_width(p[i]->name);
+		if (w > m->provider_w)
+			m->provider_w = w;
+	}
+	if (p)
+		qsort(p, np, sizeof(*p), provider_cmp);
+	for (size_t i = 0; i < m->n; i++) {
+		tui_row *r = &m->rows[i];
+		for (size_t k = 0; p && k < np; k++) /* few providers: a scan is fine */
+			if (p[k] == r->acct->provider)
+				r->provider_rank = (uint16_t)(k < UINT16_MAX ? k : UINT16_MAX);
+	}
+	free(p);
 }
 
 tui_model *model_new(const ot_config *cfg, ot_store *st)
@@ -352,7 +468,8 @@ tui_model *model_new(const ot_config *cfg, ot_store *st)
 	m->heap = calloc(cap, sizeof(uint32_t));
 	m->order = calloc(cap, sizeof(uint32_t));
 	m->filtered = calloc(cap, sizeof(uint32_t));
-	if (!m->rows || !m->by_name || !m->heap || !m->order || !m->filtered) {
+	m->match = calloc(cap, 1);
+	if (!m->rows || !m->by_name || !m->heap || !m->order || !m->filtered || !m->match) {
 		model_free(m);
 		return NULL;
 	}
@@ -360,22 +477,19 @@ tui_model *model_new(const ot_config *cfg, ot_store *st)
 		tui_row *r = &m->rows[i];
 		size_t w;
 		r->acct = ot_config_account(cfg, i);
-		r->match = true;
-		r->h.state = OT_STATE_DISABLED;
+		r->state = OT_STATE_DISABLED;
 		m->counts[OT_STATE_DISABLED]++;
 		m->by_name[i] = m->order[i] = (uint32_t)i;
-		r->order_pos = (uint32_t)i;
+		m->match[i] = 1;
 		w = strlen(r->acct->name);
 		if (w > m->name_w)
 			m->name_w = w;
 	}
-	for (size_t i = 0; i < ot_config_provider_count(cfg); i++) {
-		size_t w = text_width(ot_config_provider(cfg, i)->name);
-		if (w > m->provider_w)
-			m->provider_w = w;
-	}
-	qsort_r(m->by_name, n, sizeof(uint32_t), name_cmp, m);
-	m->sel_row = UINT32_MAX; /* the first row once sorted */
+	qsort_r(m->by_name, n, sizeof(uint32_t), by_name_cmp, m);
+	for (size_t i = 0; i < n; i++)
+		m->rows[m->by_name[i]].name_rank = (uint32_t)i;
+	model_rank_providers(m);
+	m->sel_row = UINT32_MAX;
 	m->sel = n ? 0 : SIZE_MAX;
 	m->view = m->order;
 	m->n_view = n;
@@ -383,18 +497,31 @@ tui_model *model_new(const ot_config *cfg, ot_store *st)
 	return m;
 }
 
+static void model_free_creds(tui_model *m)
+{
+	ot_store_list_free(m->creds, m->n_creds);
+	for (size_t i = 0; i < m->n_extra; i++) {
+		ot_credential_clear(m->extra[i]);
+		free(m->extra[i]);
+	}
+	m->creds = NULL;
+	m->n_creds = 0;
+	m->n_extra = 0;
+}
+
 void model_free(tui_model *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; m->rows && i < m->n; i++)
-		ot_credential_clear(&m->rows[i].cred);
+	model_free_creds(m);
+	free(m->extra);
 	ot_store_keepers_free(m->keepers, m->n_keepers);
 	free(m->rows);
 	free(m->by_name);
 	free(m->heap);
 	free(m->order);
 	free(m->filtered);
+	free(m->match);
 	free(m);
 }
 
@@ -422,17 +549,17 @@ static void model_rebuild(tui_model *m, int64_t now)
 	m->reauth_soon = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		tui_row *r = &m->rows[i];
-		r->h = ot_health_eval(r->acct, r->cred.account ? &r->cred : NULL, now,
-				      m->reauth_warning);
+		ot_health h = ot_health_eval(r->acct, r->cred, now, m->reauth_warning);
+		r->state = (uint8_t)h.state;
+		r->reauth_soon = h.reauth_soon;
 		count_row(m, r, +1);
 		r->next_eval = next_transition(m, r, now);
-		r->match = row_matches(m, r);
+		m->match[i] = row_matches(m, r);
 	}
 	heap_build(m);
 	order_sort(m);
 	view_rebuild(m);
 	m->now = now;
-	m->last_full = now;
 }
 
 static int model_load_keepers(tui_model *m, ot_err *err)
@@ -456,26 +583,22 @@ int model_load(tui_model *m, int64_t now, ot_err *err)
 
 	if (ot_store_list(m->st, 0, &list, &n, err) < 0)
 		return -1;
+	if (model_load_keepers(m, err) < 0) {
+		ot_store_list_free(list, n);
+		return -1;
+	}
 	for (size_t i = 0; i < m->n; i++)
-		ot_credential_clear(&m->rows[i].cred);
+		m->rows[i].cred = NULL;
+	model_free_creds(m);
+	m->creds = list;
+	m->n_creds = n;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t r = list[i].account ? row_by_name(m, list[i].account) : UINT32_MAX;
-		if (r == UINT32_MAX)
-			continue; /* stored but no longer configured */
-		/* Move the record: the list slot is zeroed so that freeing the list frees
-		 * only what was not moved. */
-		m->rows[r].cred = list[i];
-		memset(&list[i], 0, sizeof(list[i]));
-		ot_secret_free(m->rows[r].cred.access_token);
-		ot_secret_free(m->rows[r].cred.refresh_token);
-		m->rows[r].cred.access_token = m->rows[r].cred.refresh_token = NULL;
+		if (r != UINT32_MAX) /* else stored but no longer configured */
+			m->rows[r].cred = &list[i];
 	}
-	ot_store_list_free(list, n);
-	if (model_load_keepers(m, err) < 0)
-		return -1;
 	model_rebuild(m, now);
 	m->version = version;
-	m->loaded = true;
 	return 0;
 }
 
@@ -484,50 +607,80 @@ bool model_store_changed(tui_model *m)
 	return ot_store_version(m->st) != m->version;
 }
 
-/* After r's key changed: place it in the order and refresh the view. */
-static void row_reposition(tui_model *m, uint32_t ri)
+/* A slot for a credential read on its own; NULL on out-of-memory. */
+static ot_credential *extra_slot(tui_model *m)
 {
-	m->rows[ri].match = row_matches(m, &m->rows[ri]);
-	order_move(m, ri);
-	view_rebuild(m);
+	ot_credential *c;
+
+	if (m->n_extra == m->cap_extra) {
+		size_t cap = m->cap_extra ? m->cap_extra * 2 : 16;
+		ot_credential **p = realloc(m->extra, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		m->extra = p;
+		m->cap_extra = cap;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c)
+		m->extra[m->n_extra++] = c;
+	return c;
 }
 
 int model_update_account(tui_model *m, const char *name, int64_t now, ot_err *err)
 {
 	uint32_t ri = row_by_name(m, name);
+	tui_row *r;
 	ot_credential c;
+	size_t p;
 	int found;
 
 	if (ri == UINT32_MAX)
 		return 0;
+	r = &m->rows[ri];
 	memset(&c, 0, sizeof(c));
 	found = ot_store_get(m->st, name, 0, &c, err);
 	if (found < 0)
 		return -1;
-	ot_credential_clear(&m->rows[ri].cred);
-	if (found) {
-		ot_secret_free(c.access_token);
-		ot_secret_free(c.refresh_token);
-		c.access_token = c.refresh_token = NULL;
-		m->rows[ri].cred = c;
+	if (found && !r->cred)
+		r->cred = extra_slot(m);
+	if (!r->cred) {
+		ot_credential_clear(&c);
+		if (found)
+			return ot_err_set(err, "out of memory");
+	} else {
+		ot_credential_clear(r->cred);
+		*r->cred = c; /* moved; a deleted credential leaves an empty record */
+		if (!found)
+			r->cred = NULL;
 	}
-	row_eval(m, &m->rows[ri], now);
-	heap_fix(m, m->rows[ri].heap_pos);
-	row_reposition(m, ri);
+	/* Its keys changed with the credential (not only its state): find it by identity. */
+	for (p = 0; p < m->n && m->order[p] != ri; p++)
+		;
+	row_eval(m, r, now);
+	if (p < m->n) {
+		sort_entry e = entry_of(m, ri, r->state);
+		memmove(&m->order[p], &m->order[p + 1], (m->n - p - 1) * sizeof(uint32_t));
+		p = lower_bound(m, m->order, m->n - 1, &e);
+		memmove(&m->order[p + 1], &m->order[p], (m->n - 1 - p) * sizeof(uint32_t));
+		m->order[p] = ri;
+	}
+	heap_fix(m, r->heap_pos);
+	m->match[ri] = row_matches(m, r);
+	view_rebuild(m);
 	return 0;
 }
 
 bool model_tick(tui_model *m, int64_t now)
 {
-	uint32_t changed[MOVE_LIMIT];
-	size_t n_changed = 0;
-	bool overflow = false;
+	uint32_t *rows = NULL;
+	uint8_t *olds = NULL, *news = NULL;
+	size_t k = 0, cap = 0;
 
-	if (m->n == 0) {
+	if (m->n == 0 || now == m->now) {
 		m->now = now;
 		return false;
 	}
-	if (now - m->last_full >= FULL_EVAL_SECONDS || now < m->now) {
+	if (now < m->now) { /* the clock went back: every transition time is off */
 		size_t before[OT_STATE_COUNT];
 		memcpy(before, m->counts, sizeof(before));
 		model_rebuild(m, now);
@@ -536,27 +689,40 @@ bool model_tick(tui_model *m, int64_t now)
 	m->now = now;
 	while (m->rows[m->heap[0]].next_eval <= now) {
 		uint32_t ri = m->heap[0];
-		if (row_eval(m, &m->rows[ri], now)) {
-			if (n_changed < MOVE_LIMIT)
-				changed[n_changed++] = ri;
-			else
-				overflow = true;
+		uint8_t old = row_eval(m, &m->rows[ri], now);
+		if (old != m->rows[ri].state) {
+			if (k == cap) {
+				size_t c = cap ? cap * 2 : 64;
+				uint32_t *r2 = realloc(rows, c * sizeof(*rows));
+				uint8_t *o2 = r2 ? realloc(olds, c) : NULL;
+				uint8_t *n2 = o2 ? realloc(news, c) : NULL;
+				rows = r2 ? r2 : rows;
+				olds = o2 ? o2 : olds;
+				news = n2 ? n2 : news;
+				if (!n2) { /* out of memory: the order is fixed at the next load */
+					heap_fix(m, 0);
+					continue;
+				}
+				cap = c;
+			}
+			rows[k] = ri;
+			olds[k] = old;
+			news[k] = m->rows[ri].state;
+			m->rows[ri].state = old; /* until every old position is known */
+			k++;
 		}
 		heap_fix(m, 0);
 	}
-	if (overflow) {
-		for (size_t i = 0; i < m->n; i++)
-			m->rows[i].match = row_matches(m, &m->rows[i]);
-		order_sort(m);
-		view_rebuild(m);
-	} else if (n_changed) {
-		for (size_t i = 0; i < n_changed; i++) {
-			m->rows[changed[i]].match = row_matches(m, &m->rows[changed[i]]);
-			order_move(m, changed[i]);
-		}
+	if (k) {
+		order_merge(m, rows, olds, news, k);
+		for (size_t i = 0; i < k && m->filter[0]; i++)
+			m->match[rows[i]] = row_matches(m, &m->rows[rows[i]]);
 		view_rebuild(m);
 	}
-	return n_changed > 0;
+	free(rows);
+	free(olds);
+	free(news);
+	return k > 0;
 }
 
 /* ---- accessors ---- */
@@ -594,15 +760,14 @@ tui_row *model_row(tui_model *m, size_t i)
 size_t model_find(const tui_model *m, const char *name)
 {
 	uint32_t ri = row_by_name(m, name);
+	sort_entry e;
+	size_t p;
 
-	if (ri == UINT32_MAX)
+	if (ri == UINT32_MAX || !m->match[ri])
 		return SIZE_MAX;
-	if (!m->filter[0])
-		return m->rows[ri].order_pos;
-	for (size_t i = 0; i < m->n_view; i++)
-		if (m->view[i] == ri)
-			return i;
-	return SIZE_MAX;
+	e = entry_of(m, ri, m->rows[ri].state);
+	p = lower_bound(m, m->view, m->n_view, &e);
+	return p < m->n_view && m->view[p] == ri ? p : SIZE_MAX;
 }
 
 size_t model_selected(const tui_model *m)
@@ -622,7 +787,7 @@ void model_select(tui_model *m, size_t i)
 
 tui_row *model_selected_row(tui_model *m)
 {
-	return m->sel_row == UINT32_MAX || m->n_view == 0 ? NULL : &m->rows[m->sel_row];
+	return m->sel == SIZE_MAX || m->n_view == 0 ? NULL : &m->rows[m->view[m->sel]];
 }
 
 tui_sort model_sort(const tui_model *m)
@@ -639,9 +804,27 @@ void model_set_sort(tui_model *m, tui_sort s)
 
 void model_set_filter(tui_model *m, const char *text)
 {
+	char before[sizeof(m->filter)];
+	bool narrower;
+
+	snprintf(before, sizeof(before), "%s", m->filter);
 	snprintf(m->filter, sizeof(m->filter), "%s", text ? text : "");
+	/* Typing one more character only narrows: test only the rows shown now. */
+	narrower = before[0] && strcasestr(m->filter, before) == m->filter;
+	if (narrower) {
+		size_t k = 0;
+		for (size_t i = 0; i < m->n_view; i++)
+			m->match[m->view[i]] = row_matches(m, &m->rows[m->view[i]]);
+		for (size_t i = 0; i < m->n_view; i++)
+			if (m->match[m->view[i]])
+				m->filtered[k++] = m->view[i];
+		m->view = m->filtered;
+		m->n_view = k;
+		sel_locate(m);
+		return;
+	}
 	for (size_t i = 0; i < m->n; i++)
-		m->rows[i].match = row_matches(m, &m->rows[i]);
+		m->match[i] = row_matches(m, &m->rows[i]);
 	view_rebuild(m);
 }
 

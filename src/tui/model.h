@@ -3,8 +3,11 @@
  *
  * Cost model (100,000 accounts): health is re-evaluated only for rows whose state can change
  * at this second (a heap ordered by each row's next transition time), counts are kept
- * incrementally, and a row whose state changes moves within the sorted order instead of the
- * whole order being sorted again. The store is re-read only when its version changes. */
+ * incrementally, and rows whose state changed are taken out of the sorted order and merged
+ * back in one pass instead of the whole order being sorted again. Sorting compares
+ * precomputed integer keys (the name's rank breaks ties, never strcmp). Credentials stay in
+ * the array the store returned (rows point into it). The store is re-read only when its
+ * version changes. */
 #ifndef OAUTHTOP_TUI_MODEL_H
 #define OAUTHTOP_TUI_MODEL_H
 
@@ -36,12 +39,13 @@ typedef enum tui_sort {
 
 typedef struct tui_row {
 	const ot_account *acct;
-	ot_credential cred; /* token values always NULL; cred.account NULL: nothing stored */
-	ot_health h;        /* at the model's clock (reason may point into cred) */
-	int64_t next_eval;  /* when h may change next; INT64_MAX never */
+	ot_credential *cred; /* without token values; NULL: nothing stored */
+	int64_t next_eval;   /* when the state may change next */
 	uint32_t heap_pos;
-	uint32_t order_pos;
-	bool match; /* passes the filter */
+	uint32_t name_rank; /* position in name order: the last tie-break of every sort */
+	uint16_t provider_rank;
+	uint8_t state; /* ot_state at the model's clock (views evaluate health themselves) */
+	bool reauth_soon;
 } tui_row;
 
 typedef struct tui_model tui_model;
@@ -98,5 +102,8 @@ size_t model_provider_width(const tui_model *m);
 
 /* The refresh-token expiry the health rules use (declared, else configured); 0 unknown. */
 int64_t model_refresh_expiry(const tui_row *r);
+
+/* The row's credential, or an empty one when nothing is stored (never NULL). */
+const ot_credential *model_cred(const tui_row *r);
 
 #endif

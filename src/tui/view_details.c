@@ -110,7 +110,8 @@ void details_sync(tui_app *app)
 	if (!d)
 		return;
 	r = details_row(app);
-	if (r && (strcmp(r->cred.access_fp, d->at_fp) || strcmp(r->cred.refresh_fp, d->rt_fp)))
+	if (r && (strcmp(model_cred(r)->access_fp, d->at_fp) ||
+		  strcmp(model_cred(r)->refresh_fp, d->rt_fp)))
 		details_mask(app, d, &err);
 	if (details_load_events(app, d, &err) < 0)
 		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR, "%s", err.msg);
@@ -195,7 +196,7 @@ static void draw_tokens(dctx *c, tui_app *app, const tui_row *r, const ot_health
 	snprintf(v, sizeof(v), "%s%s%s%s", d->at_mask, d->at_fp[0] ? "  (fingerprint " : "",
 		 d->at_fp, d->at_fp[0] ? ")" : "");
 	dline(c, "access token", v, TUI_ROLE_HEADER);
-	fmt_when(r->cred.access_expires_at, app->now, when, sizeof(when));
+	fmt_when(model_cred(r)->access_expires_at, app->now, when, sizeof(when));
 	dline(c, "  expires", when, h->state == OT_STATE_OK ? TUI_ROLE_HEADER : TUI_ROLE_COUNTDOWN_WARN);
 	snprintf(v, sizeof(v), "%s%s%s%s", d->rt_mask, d->rt_fp[0] ? "  (fingerprint " : "",
 		 d->rt_fp, d->rt_fp[0] ? ")" : "");
@@ -203,11 +204,11 @@ static void draw_tokens(dctx *c, tui_app *app, const tui_row *r, const ot_health
 	fmt_when(rexp, app->now, when, sizeof(when));
 	snprintf(v, sizeof(v), "%s%s", when,
 		 !rexp ? " - never treated as expired"
-		 : r->cred.refresh_expires_at ? " - declared by the server"
+		 : model_cred(r)->refresh_expires_at ? " - declared by the server"
 					      : " - from the configured lifetime");
 	dline(c, "  expires", v, h->reauth_soon ? TUI_ROLE_COUNTDOWN_WARN : TUI_ROLE_HEADER);
-	if (r->cred.refresh_issued_at) {
-		fmt_when(r->cred.refresh_issued_at, app->now, when, sizeof(when));
+	if (model_cred(r)->refresh_issued_at) {
+		fmt_when(model_cred(r)->refresh_issued_at, app->now, when, sizeof(when));
 		dline(c, "  issued", when, TUI_ROLE_HEADER);
 	}
 }
@@ -221,7 +222,7 @@ static const char *outcome_name(ot_outcome o)
 
 static void draw_attempts(dctx *c, tui_app *app, const tui_row *r, const ot_health *h)
 {
-	const ot_credential *cr = &r->cred;
+	const ot_credential *cr = model_cred(r);
 	char v[600], when[160];
 	const char *err = cr->last_error && *cr->last_error ? cr->last_error : h->reason;
 
@@ -294,7 +295,7 @@ static void draw_config(dctx *c, const tui_row *r)
 	dline(c, "grant", ot_grant_name(r->acct->grant), TUI_ROLE_HEADER);
 	dline(c, "scope (config)", r->acct->scope ? r->acct->scope : "(none sent)",
 	      TUI_ROLE_HEADER);
-	dline(c, "scope (granted)", r->cred.scope ? r->cred.scope : "(not stated)",
+	dline(c, "scope (granted)", model_cred(r)->scope ? model_cred(r)->scope : "(not stated)",
 	      TUI_ROLE_HEADER);
 	snprintf(v, sizeof(v), "%lld s", (long long)r->acct->window);
 	dline(c, "window", v, TUI_ROLE_HEADER);
@@ -314,7 +315,7 @@ void view_details_draw(tui_app *app)
 		paint_str(w, 0, 1, COLS - 2, "the account is no longer configured", PAINT_PAD);
 		return;
 	}
-	h = ot_health_eval(r->acct, r->cred.account ? &r->cred : NULL, app->now,
+	h = ot_health_eval(r->acct, r->cred, app->now,
 			   ot_config_settings(app->cfg)->reauth_warning);
 	snprintf(title, sizeof(title), "%s  %s%s%s", r->acct->name, ot_state_name(h.state),
 		 h.reauth_soon ? "  (refresh token expires soon)" : "",

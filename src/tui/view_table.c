@@ -266,8 +266,10 @@ static void cell_refresh(const cell_ctx *cx, const ot_health *h)
 
 static const char *row_error(const tui_row *r, const ot_health *h)
 {
-	if (r->cred.last_error && *r->cred.last_error)
-		return r->cred.last_error;
+	const ot_credential *c = model_cred(r);
+
+	if (c->last_error && *c->last_error)
+		return c->last_error;
 	if (h->reason && (h->state == OT_STATE_REAUTH || h->state == OT_STATE_FAILING))
 		return h->reason;
 	return "";
@@ -275,7 +277,7 @@ static const char *row_error(const tui_row *r, const ot_health *h)
 
 static void draw_row(tui_app *app, const layout *L, int y, const tui_row *r, bool sel)
 {
-	ot_health h = ot_health_eval(r->acct, r->cred.account ? &r->cred : NULL, app->now,
+	ot_health h = ot_health_eval(r->acct, r->cred, app->now,
 				     ot_config_settings(app->cfg)->reauth_warning);
 	cell_ctx cx = {L, y, sel, theme_role_for_state(h.state)};
 	bool busy = app->engine && ot_engine_busy(app->engine, r->acct->name);
@@ -289,9 +291,9 @@ static void draw_row(tui_app *app, const layout *L, int y, const tui_row *r, boo
 	ot_countdown(h.access_left, h.access_known, true, buf, sizeof(buf));
 	cell(&cx, COL_ACCESS, buf);
 	cell_refresh(&cx, &h);
-	ot_ago(r->cred.account ? r->cred.last_success_at : 0, app->now, buf, sizeof(buf));
+	ot_ago(model_cred(r)->last_success_at, app->now, buf, sizeof(buf));
 	cell(&cx, COL_LAST, buf);
-	snprintf(buf, sizeof(buf), "%d", r->cred.failures);
+	snprintf(buf, sizeof(buf), "%d", model_cred(r)->failures);
 	cell(&cx, COL_FAIL, buf);
 	cell(&cx, COL_ERROR, row_error(r, &h));
 	/* gaps between columns and the tail keep the row's colour */
