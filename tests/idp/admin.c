@@ -68,9 +68,9 @@ static void admin_config(idp_server *srv, const idp_request *req, idp_reply *r)
 		if (!body)
 			return;
 		const char *bad = idp_config_apply(&srv->cfg, body);
-		cJSON_Delete(body);
-		if (bad) {
-			char *msg = idp_xprintf("bad config key or value: %s", bad);
+		char *msg = bad ? idp_xprintf("bad config key or value: %s", bad) : NULL;
+		cJSON_Delete(body); /* bad points into body */
+		if (msg) {
 			admin_fail(r, 400, msg);
 			free(msg);
 			return;
