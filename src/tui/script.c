@@ -21,6 +21,7 @@ struct tui_script {
 	char *next;     /* start of the following line */
 	const char *pos; /* position of the next key within a key line */
 	int lineno;
+	long wait_max; /* limit of :wait-idle and :wait-for (:timeout) */
 };
 
 tui_script *script_open(const char *path, ot_err *err)
@@ -46,6 +47,7 @@ tui_script *script_open(const char *path, ot_err *err)
 	fclose(f);
 	s->text[n] = '\0';
 	s->next = s->text;
+	s->wait_max = WAIT_MAX_MS;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	return s;
 }
@@ -112,14 +114,14 @@ static int script_command(tui_script *s, script_step *out, ot_err *err)
 	out->line = s->lineno;
 	if (strcmp(cmd, "wait") == 0 || strcmp(cmd, "wait-idle") == 0) {
 		out->kind = cmd[4] ? SCRIPT_WAIT_IDLE : SCRIPT_WAIT;
-		out->ms = arg_ms(arg, cmd[4] ? WAIT_MAX_MS : -1);
+		out->ms = arg_ms(arg, cmd[4] ? s->wait_max : -1);
 		if (out->ms < 0)
 			return ot_err_set(err, "%s:%d: :%s needs milliseconds", s->path, s->lineno,
 					  cmd);
 	} else if (strcmp(cmd, "wait-for") == 0 || strcmp(cmd, "dump") == 0) {
 		out->kind = cmd[0] == 'w' ? SCRIPT_WAIT_FOR : SCRIPT_DUMP;
 		out->text = arg;
-		out->ms = WAIT_MAX_MS;
+		out->ms = s->wait_max;
 		if (!arg || !*arg)
 			return ot_err_set(err, "%s:%d: :%s needs an argument", s->path, s->lineno,
 					  cmd);
@@ -129,6 +131,13 @@ static int script_command(tui_script *s, script_step *out, ot_err *err)
 		    out->b < 0)
 			return ot_err_set(err, "%s:%d: :%s needs two numbers", s->path, s->lineno,
 					  cmd);
+	} else if (strcmp(cmd, "timeout") == 0) {
+		s->wait_max = arg_ms(arg, -1);
+		if (s->wait_max < 0)
+			return ot_err_set(err, "%s:%d: :timeout needs milliseconds", s->path,
+					  s->lineno);
+		out->kind = SCRIPT_WAIT;
+		out->ms = 0;
 	} else if (strcmp(cmd, "quit") == 0) {
 		out->kind = SCRIPT_QUIT;
 	} else {

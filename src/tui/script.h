@@ -8,6 +8,7 @@
  *   :wait MS                       keep running (ticking, refreshing) for MS milliseconds
  *   :wait-idle [MS]                until no refresh is queued or in flight (max MS, 10000)
  *   :wait-for TEXT                 until the screen shows TEXT (max 10 s, else exit 1)
+ *   :timeout MS                    the limit of the following :wait-idle and :wait-for
  *   :dump FILE                     write the screen as text (UTF-8, trailing blanks trimmed)
  *   :resize COLS ROWS              resize the virtual screen
  *   :click X Y                     a mouse click at column X, line Y (0-based)

@@ -307,7 +307,7 @@ void view_details_draw(tui_app *app)
 	const tui_row *r = details_row(app);
 	dctx c = {w, 2, 2, LINES - 1, app->scroll, COLS};
 	ot_health h;
-	char title[400];
+	char title[400], state[16];
 
 	werase(w);
 	paint_role(w, TUI_ROLE_TITLE, false);
@@ -317,7 +317,10 @@ void view_details_draw(tui_app *app)
 	}
 	h = ot_health_eval(r->acct, r->cred, app->now,
 			   ot_config_settings(app->cfg)->reauth_warning);
-	snprintf(title, sizeof(title), "%s  %s%s%s", r->acct->name, ot_state_name(h.state),
+	snprintf(state, sizeof(state), "%s", ot_state_name(h.state));
+	for (char *p = state; *p; p++)
+		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	snprintf(title, sizeof(title), "%s  %s%s%s", r->acct->name, state,
 		 h.reauth_soon ? "  (refresh token expires soon)" : "",
 		 app->engine && ot_engine_busy(app->engine, r->acct->name) ? "  refreshing" : "");
 	paint_role(w, theme_role_for_state(h.state), false);
