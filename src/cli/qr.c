@@ -1,7 +1,5 @@
-/* qr.c - QR codes in the terminal with libqrencode.
- *
- * The libqrencode symbols are weak so that a binary linked without the library still links
- * and simply draws no QR code; linked with it (pkg-config libqrencode), the code appears. */
+/* qr.c - QR codes in the terminal with libqrencode (pkg-config libqrencode, linked into the
+ * command line only). */
 #include "cli/qr.h"
 
 #include <qrencode.h>
@@ -9,9 +7,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-
-#pragma weak QRcode_encodeString
-#pragma weak QRcode_free
 
 #define QR_BORDER 2 /* light modules around the code */
 
@@ -66,7 +61,7 @@ static void qr_render_ascii(FILE *f, const QRcode *q, int color)
 
 static QRcode *qr_encode(const char *text)
 {
-	if (!QRcode_encodeString || !QRcode_free || !text || !*text)
+	if (!text || !*text)
 		return NULL;
 	return QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
 }

@@ -8,7 +8,7 @@
 /* Draws text as a QR code on f when f is a terminal wide enough for it: two modules per
  * character cell with half blocks in a UTF-8 locale, else two cells per module; explicit black
  * on white so it scans on dark and light themes alike. Returns 0 drawn, -1 not drawn (not a
- * terminal, TERM=dumb, too narrow, or no libqrencode in this build). */
+ * terminal, TERM=dumb, too narrow, or the text does not fit a QR code). */
 int ot_qr_print(FILE *f, const char *text);
 
 /* Same, unconditionally, into f; utf8 chooses half blocks. For tests. */
