@@ -1,0 +1,67 @@
+#!/bin/sh
+# The console under valgrind memcheck, driven by a script through every view and key (refresh
+# that succeeds, one that fails, refresh-all, details, help, filter, sort, themes, resize,
+# click): no memory error and no leak of any kind, with suppressions only for ncurses' own
+# process-lifetime caches (tests/valgrind/ncurses.supp says which and why).
+# Skipped without valgrind, and for a sanitizer build (ASan and valgrind do not mix).
+. "$(dirname "$0")/lib.sh"
+command -v valgrind >/dev/null 2>&1 || ot_skip "valgrind not installed"
+ldd "$OAUTHTOP" 2>/dev/null | grep -q 'libasan' && ot_skip "sanitizer build"
+SUPP="$OT_E2E_DIR/../valgrind/ncurses.supp"
+
+idp_start
+write_config "steady due-one due-two broken"
+AT="eyJhbGciOiJSUzI1NiJ9.valgrind-access-token.abc"
+printf '{"access_token":"%s","token_type":"Bearer","expires_in":3600,"refresh_token":"seed-steady","refresh_expires_in":86400}' \
+	"$AT" | ot import steady - >/dev/null || fail "import steady"
+import_seed due-one 100
+import_seed due-two 200
+import_seed broken 100
+idp_rule '{"family":"broken","scenario":"unavailable","times":0}'
+
+cat >"$T/vg.script" <<EOF
+:timeout 30000
+:wait-for due-two
+/due-one
+<Enter>
+r
+:wait-for due-one: refreshed
+<Esc>
+/broken
+<Enter>
+r
+:wait-for broken: refresh failed
+<Esc>
+R
+:wait-idle
+j
+<Enter>
+:wait-for history
+j
+<Esc>
+?
+k
+<Esc>
+/zz
+<BS>
+<Esc>
+s
+s
+t
+t
+:resize 80 24
+:click 3 5
+:resize 100 30
+:dump $T/vg.txt
+q
+EOF
+env LANG=C.UTF-8 TERM=xterm-256color OAUTHTOP_SCRIPT="$T/vg.script" \
+	valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=all \
+	--errors-for-leak-kinds=all --suppressions="$SUPP" --num-callers=30 --log-file="$T/vg.log" \
+	"$OAUTHTOP" --config "$T/cfg.json" >/dev/null 2>"$T/err"
+rc=$?
+[ "$rc" = 0 ] || { sed 's/^/  | /' "$T/vg.log" "$T/err" | head -80; fail "valgrind run exited $rc"; }
+[ -s "$T/vg.log" ] && { sed 's/^/  | /' "$T/vg.log" | head -80; fail "valgrind reported something"; }
+grep -q 'steady' "$T/vg.txt" || fail "the scripted run did not reach the end: $(cat "$T/vg.txt")"
+grep -q 'due 0' "$T/vg.txt" || fail "R under valgrind: $(sed -n 2p "$T/vg.txt")"
+echo "all passed"
