@@ -146,6 +146,13 @@ cat >"$T/config.json" <<EOF
       "auth_method": "none",
       "scope": "openid offline_access profile"
     },
+    "op-nort": {
+      "token_url": "$B/token",
+      "device_authorization_url": "$B/device/auth",
+      "client_id": "oauthtop-nort",
+      "auth_method": "none",
+      "scope": "openid offline_access"
+    },
     "op-cc": {
       "token_url": "$B/token",
       "introspection_url": "$B/token/introspection",
@@ -172,6 +179,7 @@ cat >"$T/config.json" <<EOF
     {"name": "denied", "provider": "op"},
     {"name": "reuse", "provider": "op"},
     {"name": "web", "provider": "op-public", "endpoint": "$B/me"},
+    {"name": "nort", "provider": "op-nort"},
     {"name": "cc", "provider": "op-cc", "grant": "client_credentials"},
     {"name": "disc", "provider": "op-discovered"},
     {"name": "wrong", "provider": "op-wrong-issuer"}
@@ -287,6 +295,23 @@ newlog
 if authorize web code; then ok "code + PKCE: authorize web (public client)"; else bad "code + PKCE: authorize web (public client)"; fi
 expect_rc 0 "verify web: one GET to its endpoint (userinfo) accepts the token" ot verify web
 expect_rc 0 "refresh web (public client, rotating)" ot refresh web --force
+
+# --- an answer without a refresh token is stored and flagged ---------------------------------
+
+newlog
+if authorize nort device; then ok "device flow: authorize nort (client without refresh tokens)"; else bad "device flow: authorize nort (client without refresh tokens)"; fi
+newlog
+nort_flagged() {
+	grep "no refresh token" "$LAST_LOG.prev" || return 1
+	ot history nort --format json | jq -r '.[0].reason' | tee /dev/stderr |
+		grep -q "without a refresh token" || return 1
+	s=$(state nort)
+	echo "state $s, reason $(last_error nort)"
+	# the access token lives 60 s, inside the 300 s window, and nothing can renew it
+	[ "$s" = reauth ]
+}
+cp "$T/log.$((N - 1))" "$LAST_LOG.prev"
+check "no refresh token: stored, warned, flagged in history, reauth at expiry" nort_flagged
 
 # --- denied -----------------------------------------------------------------------------------
 

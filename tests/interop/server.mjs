@@ -12,6 +12,7 @@
 //   oauthtop-cli     confidential (client_secret_basic), native, every grant
 //   oauthtop-public  public (auth none, so PKCE is required), native, code + refresh + device
 //   oauthtop-post    confidential (client_secret_post), client_credentials only
+//   oauthtop-nort    public, no refresh_token grant: its authorizations carry no refresh token
 import { writeFileSync, renameSync } from 'node:fs';
 import http from 'node:http';
 import process from 'node:process';
@@ -67,6 +68,15 @@ function clients() {
       grant_types: ALL_GRANTS.filter((g) => g !== 'client_credentials'),
       response_types: ['code'],
       scope: 'openid offline_access profile api:read',
+    },
+    {
+      client_id: 'oauthtop-nort',
+      token_endpoint_auth_method: 'none',
+      application_type: 'native',
+      redirect_uris: ['http://127.0.0.1/callback'],
+      grant_types: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'],
+      response_types: ['code'],
+      scope: 'openid offline_access profile',
     },
     {
       client_id: 'oauthtop-post',
