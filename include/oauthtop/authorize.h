@@ -91,6 +91,12 @@ long ot_auth_timeout_ms(const ot_auth *x, int64_t now);
  * descriptors (revents filled); returns how many extra descriptors are ready. */
 int ot_auth_wait(ot_auth *x, struct pollfd *extra, unsigned n_extra, int timeout_ms);
 
+/* The descriptor the flow waits on (the loopback listener, or the browser's connection), for
+ * a caller that polls in its own loop (POLLIN, then ot_auth_step()); -1 when there is none
+ * (device flow, or the redirect was served). HTTP requests of the flow run on its own libcurl
+ * handle: a caller that does not use ot_auth_wait() steps it every ot_auth_timeout_ms(). */
+int ot_auth_fd(const ot_auth *x);
+
 void ot_auth_get_info(const ot_auth *x, ot_auth_info *out);
 
 /* Stores a DONE result as the account's credential (replacing any), under a lease so no

@@ -343,7 +343,7 @@ int ot_auth_wait(ot_auth *x, struct pollfd *extra, unsigned n_extra, int timeout
 {
 	struct pollfd fds[16];
 	unsigned n = 0, ready = 0;
-	int own = x->conn_fd >= 0 ? x->conn_fd : x->listen_fd;
+	int own = ot_auth_fd(x);
 
 	if (own >= 0) {
 		fds[n].fd = own;
@@ -359,6 +359,11 @@ int ot_auth_wait(ot_auth *x, struct pollfd *extra, unsigned n_extra, int timeout
 			ready++;
 	}
 	return (int)ready;
+}
+
+int ot_auth_fd(const ot_auth *x)
+{
+	return x->conn_fd >= 0 ? x->conn_fd : x->listen_fd;
 }
 
 void ot_auth_get_info(const ot_auth *x, ot_auth_info *out)

@@ -186,6 +186,7 @@ static void test_code_url(void **state)
 	assert_int_equal(url_param(i.authorization_url, "redirect_uri", v, sizeof(v)), 0);
 	assert_true(strncmp(v, "http%3A%2F%2F127.0.0.1%3A", 25) == 0);
 	assert_true(ot_auth_timeout_ms(x, NOW) <= 1000);
+	assert_true(ot_auth_fd(x) >= 0);
 	ot_auth_free(x);
 
 	/* no offline_access: no prompt=consent; two flows never share a state */
@@ -217,6 +218,7 @@ static void test_code_state_checked(void **state)
 	assert_string_equal(i.error_code, "state_mismatch");
 	assert_non_null(strstr(i.message, "state does not match"));
 	assert_int_equal(connect_to(port), -1);
+	assert_int_equal(ot_auth_fd(x), -1);
 	assert_int_equal(ot_auth_timeout_ms(x, NOW), -1);
 	ot_auth_free(x);
 }
