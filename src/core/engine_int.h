@@ -1,5 +1,22 @@
 /* engine_int.h - the refresh engine's internals, shared by engine.c (jobs, queues, the public
- * loop) and engine_step.c (leases, requests, verdicts, commits). Private to src/core. */
+ * loop), engine_step.c (leases, requests) and engine_finish.c (verdicts, commits). Private to
+ * src/core.
+ *
+ * Flow per account: QUEUED -> leased in a batch (one transaction, up to one batch ahead of
+ * the free slots) -> READY -> request started (FLIGHT) -> verdict -> committed with every
+ * other attempt finished in the same step (one transaction) -> callback.
+ *
+ * Lost answers (DESIGN §3.6). An attempt whose whole request went out but whose answer never
+ * arrived whole (transport error after sending, a resend libcurl wanted to make, a 2xx JSON
+ * body cut short) may have rotated the refresh token on the server. It is committed as a
+ * transient failure with keep_lease: our lease stays in the store with its in-flight marker
+ * (the fingerprint of the refresh token we sent). The next attempt resends that same token
+ * once - from this process (lost_pending, the lease is still ours) or from any keeper once
+ * we are gone or the lease expired (the store reports lost_answer) - soon
+ * (ENG_LOST_RETRY_DELAY, min_interval does not apply). If that resend gets invalid_grant,
+ * the account needs reauthorization with "answer lost during rotation" (event "lost"); a
+ * success clears everything. An abandoned request (ot_engine_free) keeps its marker the
+ * same way. */
 #ifndef OAUTHTOP_CORE_ENGINE_INT_H
 #define OAUTHTOP_CORE_ENGINE_INT_H
 

@@ -3,17 +3,19 @@
 # token needs no request; a due one is refreshed first; --min-valid forces a refresh when
 # less is left; a transient failure with a still-valid token prints it and warns (0); no
 # valid token and a transient failure is 1; reauth is 2; an unknown account is 3; a
-# client_credentials account gets its token by a new grant.
+# client_credentials account gets its token by a new grant; a second caller waits for a
+# refresh in progress instead of failing.
 . "$(dirname "$0")/lib.sh"
 
 idp_start
-write_config "fresh due short flaky dead gone cc:client_credentials" '' '"min_interval": 0,'
+write_config "fresh due short flaky dead gone busy cc:client_credentials" '' '"min_interval": 0,'
 import_seed fresh 7200
 import_seed due 100
 import_seed short 1000
 import_seed flaky 100
 import_seed dead -5
 import_seed gone 100
+import_seed busy 100
 
 # Fresh: printed from the store, no request.
 before=$(idp_stat token_requests)
@@ -61,6 +63,17 @@ expect_rc 0 ot token cc
 [ "$(cat "$T/out")" = "$(idp_family client:test-client | jq -r .current_access_token)" ] ||
 	fail "cc printed $(cat "$T/out")"
 [ -z "$(db_rt cc)" ] || fail "cc has a refresh token"
+# Two callers at once: one refreshes, the other waits for its lease and prints the new token.
+idp_rule '{"family":"busy","scenario":"latency","params":{"ms":1500}}'
+"$OAUTHTOP" --config "$T/cfg.json" token busy >"$T/busy1" 2>"$T/busy1.err" &
+b1=$!
+sleep 0.5
+expect_rc 0 ot token busy
+wait $b1 || fail "first busy caller failed: $(cat "$T/busy1.err")"
+new=$(idp_family busy | jq -r .current_access_token)
+[ "$(cat "$T/busy1")" = "$new" ] || fail "first busy caller printed $(cat "$T/busy1")"
+[ "$(cat "$T/out")" = "$new" ] || fail "waiting busy caller printed $(cat "$T/out"), want the new token"
+[ "$(idp_family busy | jq .requests)" = 1 ] || fail "both callers refreshed"
 # Usage.
 expect_rc 3 ot token nosuch
 grep -q 'unknown account "nosuch"' "$T/err" || fail "unknown account message"
