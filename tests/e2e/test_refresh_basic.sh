@@ -91,15 +91,40 @@ f=$(idp_family b-odd)
 [ "$(idp_family b-pub | jq -r .last_auth)" = none ] || fail "none auth: $(idp_family b-pub | jq -r .last_auth)"
 grep -rq 'p+s/=%:x&y\|test-secret' "$T/out" "$T/err" && fail "a secret in the output"
 
+# client_credentials: a new grant each time, no refresh token; a refused scope is a failure
+# retried later (no user can fix it by authorizing), a refused client is reauth.
+cat >"$T/cfg.json" <<JSON
+{ "store": "$STORE", "min_interval": 0,
+  "providers": { "idp": { "token_url": "$IDP_URL/token", "client_id": "test-client",
+                          "client_secret_file": "$T/secret" } },
+  "accounts": [ { "name": "svc", "provider": "idp", "grant": "client_credentials", "scope": "s1" },
+                { "name": "svc2", "provider": "idp", "grant": "client_credentials", "enabled": false } ] }
+JSON
+expect_rc 0 ot refresh
+grep -q '^svc: refreshed, access token valid' "$T/out" || fail "cc due (no token yet): $(cat "$T/out")"
+[ "$(db_col svc access_token)" = "$(idp_family client:test-client | jq -r .current_access_token)" ] || fail "cc token"
+[ -z "$(db_rt svc)" ] || fail "cc stored a refresh token"
+[ "$(idp_family client:test-client | jq -r .last_params.grant_type)" = client_credentials ] || fail "cc grant_type"
+[ "$(idp_family client:test-client | jq -r .last_params.scope)" = s1 ] || fail "cc scope"
+idp_rule '{"client_id":"test-client","grant":"client_credentials","scenario":"invalid_scope"}'
+expect_rc 1 ot refresh --force svc
+grep -q '^svc: failed: invalid_scope' "$T/out" || fail "cc invalid_scope: $(cat "$T/out")"
+expect_rc 0 ot refresh svc2
+grep -q '^svc2: skipped: disabled' "$T/out" || fail "disabled named account: $(cat "$T/out")"
+idp_rule '{"client_id":"test-client","grant":"client_credentials","scenario":"invalid_client"}'
+expect_rc 2 ot refresh --force svc
+grep -q '^svc: needs reauthorization: client rejected' "$T/out" || fail "cc invalid_client: $(cat "$T/out")"
+
 # Usage: unknown account names it and exits 3 before doing anything; help; bad options.
 before=$(idp_stat token_requests)
-expect_rc 3 ot refresh b-odd nosuch --force
+expect_rc 3 ot refresh svc nosuch --force
 grep -q 'unknown account "nosuch"' "$T/err" || fail "unknown account message: $(cat "$T/err")"
 [ "$(idp_stat token_requests)" = "$before" ] || fail "refreshed despite a usage error"
 expect_rc 0 ot refresh --help
 grep -q -- '--concurrency' "$T/out" || fail "help text"
 expect_rc 3 ot refresh --concurrency 0
 expect_rc 3 ot refresh --bogus
-expect_rc 0 ot --concurrency=2 refresh b-post --force
-grep -q '^b-post: refreshed' "$T/out" || fail "--opt=value before the command"
+sed -i 's/, "enabled": false//' "$T/cfg.json"
+expect_rc 0 ot --concurrency=2 refresh svc2 --force
+grep -q '^svc2: refreshed' "$T/out" || fail "--opt=value before the command: $(cat "$T/out")"
 echo "all passed"
