@@ -1,5 +1,5 @@
 /* cmd_verify.c - `oauthtop verify ACCOUNT`: asks the provider whether the stored access token
- * is still good: one GET to the account's endpoint, or introspection (RFC 7662). */
+ * is still good: introspection (RFC 7662), else one GET to the account's endpoint. */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,11 +10,11 @@
 
 static const char verify_help[] =
         "usage: oauthtop verify ACCOUNT [--introspect|--endpoint] [--refresh-token]\n\n"
-        "Checks ACCOUNT's current access token: with one GET to the account's `endpoint`\n"
-        "(Authorization: Bearer), else at the provider's introspection endpoint (RFC 7662),\n"
+        "Checks ACCOUNT's current access token at the provider's introspection endpoint\n"
+        "(RFC 7662), else with one GET to the account's `endpoint` (Authorization: Bearer),\n"
         "and reports the answer. Never refreshes.\n\n"
-        "  --introspect      use the introspection endpoint even when the account has an endpoint\n"
-        "  --endpoint        use the account's endpoint\n"
+        "  --introspect      use the introspection endpoint\n"
+        "  --endpoint        use the account's endpoint even when the provider can introspect\n"
         "  --refresh-token   introspect the refresh token instead of the access token\n"
         "exit: 0 accepted / active; 1 rejected, inactive or no answer; 2 nothing stored\n"
         "      (authorize first); 3 usage or configuration error (nowhere to ask)\n";
@@ -103,10 +103,10 @@ static int verify_pick(const ot_account *a, const verify_opts *vo)
 		ot_cli_error("verify: %s has no endpoint to GET", a->name);
 		return -1;
 	}
-	if (can_get && !vo->introspect)
-		return 1;
 	if (can_ask)
 		return 0;
+	if (can_get && !vo->introspect)
+		return 1;
 	if (vo->introspect || vo->refresh)
 		ot_cli_error("verify: provider %s has no introspection_url", a->provider->name);
 	else

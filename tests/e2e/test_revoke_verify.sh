@@ -25,16 +25,19 @@ expect_rc 0 ot verify dev --refresh-token
 grep -q "refresh token active" "$T/out" || fail "verify --refresh-token: $(cat "$T/out")"
 grep -q "$fam_rt" "$T/out" "$T/err" && fail "verify printed a token"
 
-# verify: one GET to the endpoint; a stale access token is refused there.
+# verify: introspection first; --endpoint makes one GET to the account's endpoint; a stale
+# access token is refused there.
 import_seed plain 3600
 expect_rc 0 ot refresh plain --force
 expect_rc 0 ot verify plain
+grep -q "access token active (introspection" "$T/out" || fail "default is introspection: $(cat "$T/out")"
+expect_rc 0 ot verify plain --endpoint
 grep -q "GET $IDP_URL/resource: HTTP 200: accepted" "$T/out" || fail "endpoint: $(cat "$T/out")"
 echo '{"access_token":"A-stale","token_type":"Bearer","expires_in":3600,"refresh_token":"seed-plain2"}' |
 	ot import plain - >/dev/null
-expect_rc 1 ot verify plain
+expect_rc 1 ot verify plain --endpoint
 grep -q "HTTP 401: token rejected" "$T/out" || fail "refused token: $(cat "$T/out")"
-expect_rc 1 ot verify plain --introspect
+expect_rc 1 ot verify plain
 grep -q "access token NOT active" "$T/out" || fail "inactive: $(cat "$T/out")"
 
 # revoke: 503 keeps everything and says when to retry.
@@ -76,6 +79,16 @@ expect_rc 0 ot verify cc
 expect_rc 0 ot revoke cc
 status_json
 [ "$(st_state cc)" = expired ] || fail "cc after revoke: $(st_state cc)"
+
+# no introspection_url: the endpoint is used.
+write_config "plain"
+jq --arg r "$IDP_URL/resource" '.accounts[0].endpoint = $r' "$T/cfg.json" >"$T/cfg.tmp" &&
+	mv "$T/cfg.tmp" "$T/cfg.json"
+import_seed plain 3600 seed-plain3
+expect_rc 0 ot refresh plain --force
+expect_rc 0 ot verify plain
+grep -q "GET $IDP_URL/resource: HTTP 200" "$T/out" || fail "endpoint fallback: $(cat "$T/out")"
+expect_rc 3 ot verify plain --introspect
 
 # no revocation_url: configuration error with the way out.
 write_config "dev"
