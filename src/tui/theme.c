@@ -295,7 +295,7 @@ static int exe_relative(const char *rel, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-#define THEME_DIRS 5
+#define THEME_DIRS 6
 
 /* Fills dirs with the search path, most specific first; returns how many. */
 static int theme_dirs(char dirs[THEME_DIRS][PATH_MAX])
@@ -311,7 +311,9 @@ static int theme_dirs(char dirs[THEME_DIRS][PATH_MAX])
 		snprintf(dirs[n++], PATH_MAX, "%s/oauthtop/themes", xdg);
 	else if (home && *home)
 		snprintf(dirs[n++], PATH_MAX, "%s/.config/oauthtop/themes", home);
-	if (exe_relative("themes", dirs[n], PATH_MAX) == 0)
+	if (exe_relative("themes", dirs[n], PATH_MAX) == 0) /* ./oauthtop in the source tree */
+		n++;
+	if (exe_relative("../themes", dirs[n], PATH_MAX) == 0) /* build-dir/oauthtop */
 		n++;
 	if (exe_relative("../share/oauthtop/themes", dirs[n], PATH_MAX) == 0)
 		n++;

@@ -80,8 +80,9 @@ void theme_builtin(const char *name, tui_theme *out);
 int theme_parse(const char *text, const char *path, const char *name, tui_theme *out, ot_err *err);
 
 /* Finds and loads the theme called name (or a path when name contains '/'): searches
- * $OAUTHTOP_THEME_DIR, $XDG_CONFIG_HOME/oauthtop/themes, the executable's themes/ directory
- * and the installed share directory. "default" and "mono" fall back to the compiled-in ones.
+ * $OAUTHTOP_THEME_DIR, $XDG_CONFIG_HOME/oauthtop/themes, themes/ next to the executable or
+ * its parent (source tree, build directories), ../share/oauthtop/themes from the
+ * executable, and the installed share directory (OT_DATADIR). "default" and "mono" fall back to the compiled-in ones.
  * On error returns -1, err set, out = default theme. */
 int theme_load(const char *name, tui_theme *out, ot_err *err);
 
