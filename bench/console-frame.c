@@ -26,8 +26,8 @@
 #include "tui/paint.h"
 #include "tui/tui.h"
 
-#define BATCH 1000
-#define FRAMES 600
+#define BATCH      1000
+#define FRAMES     600
 #define KEY_FRAMES 300
 
 static double now_ms(void)
@@ -51,7 +51,7 @@ static uint64_t rnd(void)
 static char *token(const char *prefix, size_t len)
 {
 	static const char abc[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	char *t = malloc(len + 1);
 	size_t n;
 
@@ -75,13 +75,17 @@ static int write_config(const char *dir, size_t n)
 		return -1;
 	fprintf(f, "{ \"store\": \"%s/oauthtop.db\",\n  \"providers\": {\n", dir);
 	for (int p = 0; p < 8; p++)
-		fprintf(f, "    \"provider-%d\": { \"token_url\": \"https://idp%d.example.com/token\", "
-			   "\"client_id\": \"client-%d\", \"auth_method\": \"none\" }%s\n",
-			p, p, p, p < 7 ? "," : "");
+		fprintf(f,
+		        "    \"provider-%d\": { \"token_url\": "
+		        "\"https://idp%d.example.com/token\", "
+		        "\"client_id\": \"client-%d\", \"auth_method\": \"none\" }%s\n",
+		        p, p, p, p < 7 ? "," : "");
 	fprintf(f, "  },\n  \"accounts\": [\n");
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "    { \"name\": \"account-%06zu\", \"provider\": \"provider-%zu\"%s }%s\n",
-			i, i % 8, i % 100 == 99 ? ", \"enabled\": false" : "", i + 1 < n ? "," : "");
+		fprintf(f,
+		        "    { \"name\": \"account-%06zu\", \"provider\": \"provider-%zu\"%s }%s\n",
+		        i, i % 8, i % 100 == 99 ? ", \"enabled\": false" : "",
+		        i + 1 < n ? "," : "");
 	fprintf(f, "  ]\n}\n");
 	return fclose(f);
 }
@@ -115,7 +119,8 @@ static void fill_cred(ot_credential *c, size_t i, int64_t now)
 		ot_credential_set_str(&c->last_error, "HTTP 503: temporarily_unavailable");
 	} else if (i % 97 == 5) {
 		c->last_outcome = OT_OUTCOME_PERMANENT;
-		ot_credential_set_str(&c->last_error, "invalid_grant: Token has been expired or revoked.");
+		ot_credential_set_str(&c->last_error,
+		                      "invalid_grant: Token has been expired or revoked.");
 	}
 }
 
@@ -127,7 +132,7 @@ static int build_store(const char *dir, size_t n)
 	ot_lease *leases = calloc(BATCH, sizeof(ot_lease));
 	ot_commit *commits = calloc(BATCH, sizeof(ot_commit));
 	ot_credential *creds = calloc(BATCH, sizeof(ot_credential));
-	char (*names)[32] = calloc(BATCH, 32);
+	char(*names)[32] = calloc(BATCH, 32);
 	int64_t now = (int64_t)time(NULL);
 	ot_store *st;
 
@@ -260,7 +265,8 @@ static int child(const char *dir)
 	}
 	report_series("store changed: re-read + draw", v, 5);
 	getrusage(RUSAGE_SELF, &ru);
-	printf("peak memory                        %.1f MB (ru_maxrss)\n", (double)ru.ru_maxrss / 1024.0);
+	printf("peak memory                        %.1f MB (ru_maxrss)\n",
+	       (double)ru.ru_maxrss / 1024.0);
 	tui_term_close();
 	app_close(&app);
 	ot_cli_close(&cli);
@@ -273,7 +279,7 @@ static int child(const char *dir)
 static void remove_dir(const char *dir)
 {
 	static const char *const files[] = {"cfg.json", "oauthtop.db", "oauthtop.db-wal",
-					    "oauthtop.db-shm"};
+	                                    "oauthtop.db-shm"};
 	char path[512];
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {

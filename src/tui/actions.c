@@ -83,9 +83,11 @@ static void actions_authorize(tui_app *app)
 	reset_prog_mode();
 	clearok(curscr, TRUE);
 	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR, "%s: authorization failed (%s %d)",
-			    name, pid < 0 ? "fork" : "exit",
-			    pid < 0 ? errno : WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR,
+		            "%s: authorization failed (%s %d)", name, pid < 0 ? "fork" : "exit",
+		            pid < 0             ? errno
+		            : WIFEXITED(status) ? WEXITSTATUS(status)
+		                                : -1);
 	else
 		evlog_flash(app->log, app->now_ms, TUI_LEVEL_INFO, "%s: authorized", name);
 	evlog_add(app->log, app->now, TUI_LEVEL_INFO, "%s: authorize ended", name);
@@ -202,12 +204,13 @@ static tui_result table_action(tui_app *app, tui_action a)
 	case TUI_ACTION_FILTER:
 		app->filtering = true;
 		snprintf(app->filter_edit, sizeof(app->filter_edit), "%s",
-			 model_filter(app->model));
+		         model_filter(app->model));
 		break;
 	case TUI_ACTION_SORT:
-		model_set_sort(app->model, (tui_sort)((model_sort(app->model) + 1) % TUI_SORT_COUNT));
+		model_set_sort(app->model,
+		               (tui_sort)((model_sort(app->model) + 1) % TUI_SORT_COUNT));
 		evlog_flash(app->log, app->now_ms, TUI_LEVEL_INFO, "sorted by %s",
-			    model_sort_name(model_sort(app->model)));
+		            model_sort_name(model_sort(app->model)));
 		break;
 	case TUI_ACTION_THEME:
 		app_next_theme(app);

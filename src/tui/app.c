@@ -13,10 +13,10 @@
 #include "tui/view_details.h"
 
 #define STORE_CHECK_MS 500
-#define SPINNER_MS 125
+#define SPINNER_MS     125
 
 static void app_flash(tui_app *app, tui_level level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 static int64_t app_clock_ms(void)
 {
@@ -46,13 +46,13 @@ static void result_refreshed(tui_app *app, const ot_result *r)
 	char left[32], rot[48] = "";
 
 	ot_countdown(r->access_expires_at ? r->access_expires_at - app->now : 0,
-		     r->access_expires_at != 0, true, left, sizeof(left));
+	             r->access_expires_at != 0, true, left, sizeof(left));
 	if (r->rotated)
 		snprintf(rot, sizeof(rot), ", new refresh token %s", r->new_fp);
 	evlog_add(app->log, app->now, TUI_LEVEL_INFO, "%s: refreshed, valid %s%s", r->account, left,
-		  rot);
+	          rot);
 	app_flash(app, TUI_LEVEL_INFO, "%s: refreshed, access token valid %s%s", r->account, left,
-		  rot);
+	          rot);
 }
 
 static void result_failed(tui_app *app, const ot_result *r)
@@ -65,9 +65,9 @@ static void result_failed(tui_app *app, const ot_result *r)
 		snprintf(retry, sizeof(retry), ", retry in %s", left);
 	}
 	evlog_add(app->log, app->now, TUI_LEVEL_WARN, "%s: failed: %s%s", r->account,
-		  r->reason ? r->reason : "?", retry);
+	          r->reason ? r->reason : "?", retry);
 	app_flash(app, TUI_LEVEL_ERROR, "%s: refresh failed: %s%s", r->account,
-		  r->reason ? r->reason : "?", retry);
+	          r->reason ? r->reason : "?", retry);
 }
 
 static void result_reauth(tui_app *app, const ot_result *r)
@@ -81,10 +81,10 @@ static void result_reauth(tui_app *app, const ot_result *r)
 	if (ot_store_get(app->st, r->account, 0, &c, &err) == 1)
 		ot_remedy_hint(r->account, c.last_outcome, c.last_error, hint, sizeof(hint));
 	ot_credential_clear(&c);
-	evlog_add(app->log, app->now, TUI_LEVEL_ERROR, "%s: needs reauthorization: %s",
-		  r->account, r->reason ? r->reason : "?");
+	evlog_add(app->log, app->now, TUI_LEVEL_ERROR, "%s: needs reauthorization: %s", r->account,
+	          r->reason ? r->reason : "?");
 	app_flash(app, TUI_LEVEL_ERROR, "%s: %s%s%s", r->account, r->reason ? r->reason : "?",
-		  hint[0] ? " - " : "", hint);
+	          hint[0] ? " - " : "", hint);
 }
 
 static void app_on_result(const ot_result *r, void *user)
@@ -107,11 +107,11 @@ static void app_on_result(const ot_result *r, void *user)
 		break;
 	case OT_RESULT_RACE:
 		evlog_add(app->log, app->now, TUI_LEVEL_INFO,
-			  "%s: another keeper refreshed it meanwhile", r->account);
+		          "%s: another keeper refreshed it meanwhile", r->account);
 		break;
 	case OT_RESULT_LEASED:
-		evlog_add(app->log, app->now, TUI_LEVEL_INFO,
-			  "%s: another keeper is refreshing it", r->account);
+		evlog_add(app->log, app->now, TUI_LEVEL_INFO, "%s: another keeper is refreshing it",
+		          r->account);
 		app_flash(app, TUI_LEVEL_INFO, "%s: another keeper is refreshing it", r->account);
 		break;
 	case OT_RESULT_SKIPPED:
@@ -139,7 +139,9 @@ static void app_config_name(tui_app *app)
 	const char *base = path ? strrchr(path, '/') : NULL;
 
 	snprintf(app->config_name, sizeof(app->config_name), "%s",
-		 base ? base + 1 : path ? path : "");
+	         base   ? base + 1
+	         : path ? path
+	                : "");
 }
 
 int app_open(tui_app *app, ot_cli *cli, const tui_app_opts *o, ot_err *err)
@@ -168,8 +170,8 @@ int app_open(tui_app *app, ot_cli *cli, const tui_app_opts *o, ot_err *err)
 	ot_err eerr = {{0}};
 	app->engine = ot_engine_new(app->cfg, app->st, &eo, &eerr);
 	if (!app->engine)
-		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR,
-			    "refreshing is off: %s", eerr.msg);
+		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR, "refreshing is off: %s",
+		            eerr.msg);
 	return 0;
 }
 
@@ -191,7 +193,7 @@ void app_set_theme(tui_app *app, const char *name)
 
 	if (theme_load(name, &app->theme, &err) < 0)
 		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR, "%s; using the default theme",
-			    err.msg);
+		            err.msg);
 	if (app->use_color && !paint_has_color() && !app->theme.monochrome)
 		theme_builtin("mono", &app->theme); /* no colours: attributes carry the states */
 	paint_apply(&app->theme, app->use_color);
@@ -228,7 +230,7 @@ void app_refresh(tui_app *app, const char *account)
 		return;
 	}
 	evlog_add(app->log, app->now, TUI_LEVEL_INFO, "%s: refreshing%s", account,
-		  paint_glyph_str(GLYPH_ELLIPSIS));
+	          paint_glyph_str(GLYPH_ELLIPSIS));
 	evlog_flash_clear(app->log);
 }
 
@@ -249,7 +251,7 @@ void app_refresh_due(tui_app *app)
 		app_flash(app, TUI_LEVEL_INFO, "nothing is due");
 	else
 		evlog_add(app->log, app->now, TUI_LEVEL_INFO, "refreshing %d due account%s%s", n,
-			  n == 1 ? "" : "s", paint_glyph_str(GLYPH_ELLIPSIS));
+		          n == 1 ? "" : "s", paint_glyph_str(GLYPH_ELLIPSIS));
 }
 
 static bool app_check_store(tui_app *app)

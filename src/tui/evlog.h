@@ -22,14 +22,14 @@ tui_evlog *evlog_new(size_t capacity);
 void evlog_free(tui_evlog *l);
 
 void evlog_add(tui_evlog *l, int64_t at, tui_level level, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 size_t evlog_count(const tui_evlog *l);
 /* i = 0 is the newest. */
 const tui_event *evlog_get(const tui_evlog *l, size_t i);
 
 /* Shows text in the status line for EVLOG_FLASH_MS from now_ms. */
 void evlog_flash(tui_evlog *l, int64_t now_ms, tui_level level, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 /* The live flash message or NULL. */
 const char *evlog_flash_text(const tui_evlog *l, int64_t now_ms, tui_level *level);
 /* Milliseconds until the flash expires; -1 when none. */

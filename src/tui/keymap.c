@@ -7,14 +7,14 @@
 
 #include "tui/paint.h"
 
-#define CTRL_KEY(c) ((c) & 0x1f)
+#define CTRL_KEY(c) ((c)&0x1f)
 
 static const struct {
 	const char *keys;
 	const char *what;
 } actions[] = {
 #define TUI_ACTION_ROW(id, keys, what) {keys, what},
-	TUI_ACTIONS(TUI_ACTION_ROW)
+        TUI_ACTIONS(TUI_ACTION_ROW)
 #undef TUI_ACTION_ROW
 };
 
@@ -22,34 +22,34 @@ static const struct {
 	int key;
 	tui_action action;
 } bindings[] = {
-	{KEY_UP, TUI_ACTION_UP},
-	{'k', TUI_ACTION_UP},
-	{KEY_DOWN, TUI_ACTION_DOWN},
-	{'j', TUI_ACTION_DOWN},
-	{KEY_PPAGE, TUI_ACTION_PAGE_UP},
-	{CTRL_KEY('b'), TUI_ACTION_PAGE_UP},
-	{KEY_NPAGE, TUI_ACTION_PAGE_DOWN},
-	{' ', TUI_ACTION_PAGE_DOWN},
-	{CTRL_KEY('f'), TUI_ACTION_PAGE_DOWN},
-	{KEY_HOME, TUI_ACTION_HOME},
-	{'g', TUI_ACTION_HOME},
-	{KEY_END, TUI_ACTION_END},
-	{'G', TUI_ACTION_END},
-	{'r', TUI_ACTION_REFRESH},
-	{'R', TUI_ACTION_REFRESH_DUE},
-	{'a', TUI_ACTION_AUTHORIZE},
-	{'\n', TUI_ACTION_DETAILS},
-	{'\r', TUI_ACTION_DETAILS},
-	{KEY_ENTER, TUI_ACTION_DETAILS},
-	{'/', TUI_ACTION_FILTER},
-	{'s', TUI_ACTION_SORT},
-	{'t', TUI_ACTION_THEME},
-	{'?', TUI_ACTION_HELP},
-	{KEY_F(1), TUI_ACTION_HELP},
-	{27, TUI_ACTION_BACK},
-	{KEY_BACKSPACE, TUI_ACTION_BACK},
-	{CTRL_KEY('l'), TUI_ACTION_REDRAW},
-	{'q', TUI_ACTION_QUIT},
+        {KEY_UP, TUI_ACTION_UP},
+        {'k', TUI_ACTION_UP},
+        {KEY_DOWN, TUI_ACTION_DOWN},
+        {'j', TUI_ACTION_DOWN},
+        {KEY_PPAGE, TUI_ACTION_PAGE_UP},
+        {CTRL_KEY('b'), TUI_ACTION_PAGE_UP},
+        {KEY_NPAGE, TUI_ACTION_PAGE_DOWN},
+        {' ', TUI_ACTION_PAGE_DOWN},
+        {CTRL_KEY('f'), TUI_ACTION_PAGE_DOWN},
+        {KEY_HOME, TUI_ACTION_HOME},
+        {'g', TUI_ACTION_HOME},
+        {KEY_END, TUI_ACTION_END},
+        {'G', TUI_ACTION_END},
+        {'r', TUI_ACTION_REFRESH},
+        {'R', TUI_ACTION_REFRESH_DUE},
+        {'a', TUI_ACTION_AUTHORIZE},
+        {'\n', TUI_ACTION_DETAILS},
+        {'\r', TUI_ACTION_DETAILS},
+        {KEY_ENTER, TUI_ACTION_DETAILS},
+        {'/', TUI_ACTION_FILTER},
+        {'s', TUI_ACTION_SORT},
+        {'t', TUI_ACTION_THEME},
+        {'?', TUI_ACTION_HELP},
+        {KEY_F(1), TUI_ACTION_HELP},
+        {27, TUI_ACTION_BACK},
+        {KEY_BACKSPACE, TUI_ACTION_BACK},
+        {CTRL_KEY('l'), TUI_ACTION_REDRAW},
+        {'q', TUI_ACTION_QUIT},
 };
 
 tui_action keymap_action(int key)
@@ -74,10 +74,10 @@ static const struct {
 	const char *name;
 	int key;
 } names[] = {
-	{"Enter", '\n'},       {"Esc", 27},          {"Up", KEY_UP},       {"Down", KEY_DOWN},
-	{"Left", KEY_LEFT},    {"Right", KEY_RIGHT}, {"PgUp", KEY_PPAGE},  {"PgDn", KEY_NPAGE},
-	{"Home", KEY_HOME},    {"End", KEY_END},     {"Space", ' '},       {"Tab", '\t'},
-	{"BS", KEY_BACKSPACE}, {"lt", '<'},          {"F1", KEY_F(1)},     {"Resize", KEY_RESIZE},
+        {"Enter", '\n'},       {"Esc", 27},          {"Up", KEY_UP},      {"Down", KEY_DOWN},
+        {"Left", KEY_LEFT},    {"Right", KEY_RIGHT}, {"PgUp", KEY_PPAGE}, {"PgDn", KEY_NPAGE},
+        {"Home", KEY_HOME},    {"End", KEY_END},     {"Space", ' '},      {"Tab", '\t'},
+        {"BS", KEY_BACKSPACE}, {"lt", '<'},          {"F1", KEY_F(1)},    {"Resize", KEY_RESIZE},
 };
 
 int keymap_parse(const char **p)

@@ -16,10 +16,10 @@
 	X(END, "End G", "last account")                                                            \
 	X(REFRESH, "r", "refresh the selected account now (ignores backoff)")                      \
 	X(REFRESH_DUE, "R", "refresh every due, expired or retry-ready account")                   \
-	X(AUTHORIZE, "a", "authorize the selected account again")             \
-	X(DETAILS, "Enter", "details: endpoint, scope, masked tokens, expiries, history")      \
-	X(FILTER, "/", "filter by name, provider or state as you type (Esc clears)") \
-	X(SORT, "s", "sort by the next column (urgency, name, provider, access...)")            \
+	X(AUTHORIZE, "a", "authorize the selected account again")                                  \
+	X(DETAILS, "Enter", "details: endpoint, scope, masked tokens, expiries, history")          \
+	X(FILTER, "/", "filter by name, provider or state as you type (Esc clears)")               \
+	X(SORT, "s", "sort by the next column (urgency, name, provider, access...)")               \
 	X(THEME, "t", "next colour theme")                                                         \
 	X(HELP, "?", "this help")                                                                  \
 	X(BACK, "Esc", "close details or help; clear the filter")                                  \
@@ -30,7 +30,7 @@ typedef enum tui_action {
 #define TUI_ACTION_ENUM(id, keys, what) TUI_ACTION_##id,
 	TUI_ACTIONS(TUI_ACTION_ENUM)
 #undef TUI_ACTION_ENUM
-	TUI_ACTION_COUNT
+	        TUI_ACTION_COUNT
 } tui_action;
 
 /* The action bound to a curses key code (NONE if unbound). */

@@ -51,7 +51,7 @@ struct tui_model {
 
 static const char *const sort_names[] = {
 #define TUI_SORT_NAME(id, name) name,
-	TUI_SORTS(TUI_SORT_NAME)
+        TUI_SORTS(TUI_SORT_NAME)
 #undef TUI_SORT_NAME
 };
 
@@ -90,8 +90,8 @@ static uint64_t u64_time(int64_t t)
 /* State first, then the access expiry (unknown first: as urgent as due). */
 static uint64_t urgency_key(const tui_row *r, uint8_t state)
 {
-	return (uint64_t)state << 56 | (u64_time(r->cred ? r->cred->access_expires_at : 0) &
-					  ((UINT64_C(1) << 56) - 1));
+	return (uint64_t)state << 56 |
+	       (u64_time(r->cred ? r->cred->access_expires_at : 0) & ((UINT64_C(1) << 56) - 1));
 }
 
 static sort_entry entry_of(const tui_model *m, uint32_t ri, uint8_t state)
@@ -350,7 +350,7 @@ static size_t order_find(const tui_model *m, uint32_t ri, uint8_t old)
  * over the order, k binary searches, no full sort. Every row must still carry the state it
  * was sorted under (olds[]) until the positions are known; new states are in news[]. */
 static void order_merge(tui_model *m, uint32_t *rows, const uint8_t *olds, const uint8_t *news,
-			size_t k)
+                        size_t k)
 {
 	size_t *pos = malloc(k * sizeof(size_t)), *ins = malloc(k * sizeof(size_t));
 	sort_entry *e = malloc(k * sizeof(sort_entry));
@@ -419,7 +419,7 @@ static int by_name_cmp(const void *a, const void *b, void *arg)
 	const tui_model *m = arg;
 
 	return strcmp(m->rows[*(const uint32_t *)a].acct->name,
-		      m->rows[*(const uint32_t *)b].acct->name);
+	              m->rows[*(const uint32_t *)b].acct->name);
 }
 
 static int provider_cmp(const void *a, const void *b)

@@ -34,7 +34,7 @@ typedef enum tui_sort {
 #define TUI_SORT_ENUM(id, name) TUI_SORT_##id,
 	TUI_SORTS(TUI_SORT_ENUM)
 #undef TUI_SORT_ENUM
-	TUI_SORT_COUNT
+	        TUI_SORT_COUNT
 } tui_sort;
 
 typedef struct tui_row {

@@ -11,14 +11,14 @@
 #include "tui/keymap.h"
 #include "tui/paint.h"
 
-#define SCRIPT_MAX (1024 * 1024)
+#define SCRIPT_MAX  (1024 * 1024)
 #define WAIT_MAX_MS 10000
 
 struct tui_script {
 	char path[512];
 	char *text;
-	char *line;     /* current line (NUL-terminated), NULL before the first */
-	char *next;     /* start of the following line */
+	char *line;      /* current line (NUL-terminated), NULL before the first */
+	char *next;      /* start of the following line */
 	const char *pos; /* position of the next key within a key line */
 	int lineno;
 	long wait_max; /* limit of :wait-idle and :wait-for (:timeout) */
@@ -117,25 +117,24 @@ static int script_command(tui_script *s, script_step *out, ot_err *err)
 		out->ms = arg_ms(arg, cmd[4] ? s->wait_max : -1);
 		if (out->ms < 0)
 			return ot_err_set(err, "%s:%d: :%s needs milliseconds", s->path, s->lineno,
-					  cmd);
+			                  cmd);
 	} else if (strcmp(cmd, "wait-for") == 0 || strcmp(cmd, "dump") == 0) {
 		out->kind = cmd[0] == 'w' ? SCRIPT_WAIT_FOR : SCRIPT_DUMP;
 		out->text = arg;
 		out->ms = s->wait_max;
 		if (!arg || !*arg)
 			return ot_err_set(err, "%s:%d: :%s needs an argument", s->path, s->lineno,
-					  cmd);
+			                  cmd);
 	} else if (strcmp(cmd, "resize") == 0 || strcmp(cmd, "click") == 0) {
 		out->kind = cmd[0] == 'r' ? SCRIPT_RESIZE : SCRIPT_CLICK;
-		if (!arg || sscanf(arg, "%d %d", &out->a, &out->b) != 2 || out->a < 0 ||
-		    out->b < 0)
+		if (!arg || sscanf(arg, "%d %d", &out->a, &out->b) != 2 || out->a < 0 || out->b < 0)
 			return ot_err_set(err, "%s:%d: :%s needs two numbers", s->path, s->lineno,
-					  cmd);
+			                  cmd);
 	} else if (strcmp(cmd, "timeout") == 0) {
 		s->wait_max = arg_ms(arg, -1);
 		if (s->wait_max < 0)
 			return ot_err_set(err, "%s:%d: :timeout needs milliseconds", s->path,
-					  s->lineno);
+			                  s->lineno);
 		out->kind = SCRIPT_WAIT;
 		out->ms = 0;
 	} else if (strcmp(cmd, "quit") == 0) {

@@ -21,56 +21,56 @@
 
 static const char *const role_names[] = {
 #define TUI_ROLE_NAME(id, name) name,
-	TUI_ROLES(TUI_ROLE_NAME)
+        TUI_ROLES(TUI_ROLE_NAME)
 #undef TUI_ROLE_NAME
 };
 
 /* The compiled-in default: the same text as themes/default.theme, so the console looks the
  * same when no theme file is installed. */
 static const char default_text[] = "color title default default bold\n"
-				   "color header default default\n"
-				   "color column default default bold\n"
-				   "color row.ok green default\n"
-				   "color row.due yellow default bold\n"
-				   "color row.expired magenta default bold\n"
-				   "color row.failing red default\n"
-				   "color row.reauth red default bold\n"
-				   "color row.disabled default default dim\n"
-				   "color selected default default reverse\n"
-				   "color countdown.warn yellow default bold\n"
-				   "color dim default default dim\n"
-				   "color spinner cyan default bold\n"
-				   "color separator default default dim\n"
-				   "color log default default\n"
-				   "color keys cyan default\n"
-				   "color filter yellow default bold\n"
-				   "color status.info green default\n"
-				   "color status.warn yellow default bold\n"
-				   "color status.error red default bold\n"
-				   "color label cyan default\n";
+                                   "color header default default\n"
+                                   "color column default default bold\n"
+                                   "color row.ok green default\n"
+                                   "color row.due yellow default bold\n"
+                                   "color row.expired magenta default bold\n"
+                                   "color row.failing red default\n"
+                                   "color row.reauth red default bold\n"
+                                   "color row.disabled default default dim\n"
+                                   "color selected default default reverse\n"
+                                   "color countdown.warn yellow default bold\n"
+                                   "color dim default default dim\n"
+                                   "color spinner cyan default bold\n"
+                                   "color separator default default dim\n"
+                                   "color log default default\n"
+                                   "color keys cyan default\n"
+                                   "color filter yellow default bold\n"
+                                   "color status.info green default\n"
+                                   "color status.warn yellow default bold\n"
+                                   "color status.error red default bold\n"
+                                   "color label cyan default\n";
 
 /* Monochrome: every state stays readable with attributes alone. */
 static const char mono_text[] = "color title default default bold\n"
-				"color header default default\n"
-				"color column default default bold underline\n"
-				"color row.ok default default\n"
-				"color row.due default default bold\n"
-				"color row.expired default default underline\n"
-				"color row.failing default default bold underline\n"
-				"color row.reauth default default bold reverse\n"
-				"color row.disabled default default dim\n"
-				"color selected default default reverse\n"
-				"color countdown.warn default default bold\n"
-				"color dim default default dim\n"
-				"color spinner default default bold\n"
-				"color separator default default\n"
-				"color log default default\n"
-				"color keys default default\n"
-				"color filter default default bold\n"
-				"color status.info default default\n"
-				"color status.warn default default bold\n"
-				"color status.error default default bold reverse\n"
-				"color label default default bold\n";
+                                "color header default default\n"
+                                "color column default default bold underline\n"
+                                "color row.ok default default\n"
+                                "color row.due default default bold\n"
+                                "color row.expired default default underline\n"
+                                "color row.failing default default bold underline\n"
+                                "color row.reauth default default bold reverse\n"
+                                "color row.disabled default default dim\n"
+                                "color selected default default reverse\n"
+                                "color countdown.warn default default bold\n"
+                                "color dim default default dim\n"
+                                "color spinner default default bold\n"
+                                "color separator default default\n"
+                                "color log default default\n"
+                                "color keys default default\n"
+                                "color filter default default bold\n"
+                                "color status.info default default\n"
+                                "color status.warn default default bold\n"
+                                "color status.error default default bold reverse\n"
+                                "color label default default bold\n";
 
 const char *theme_role_name(tui_role r)
 {
@@ -104,7 +104,7 @@ static int role_from_name(const char *name)
 }
 
 static const char *const color_names[] = {"black", "red",     "green", "yellow",
-					  "blue",  "magenta", "cyan",  "white"};
+                                          "blue",  "magenta", "cyan",  "white"};
 
 /* Returns 0 and *out, or -1 for an unknown colour. */
 static int color_parse(const char *s, short *out)
@@ -144,12 +144,12 @@ static int attr_parse(const char *s, unsigned *attrs)
 		const char *name;
 		unsigned bit;
 	} names[] = {{"normal", 0},
-		     {"bold", THEME_BOLD},
-		     {"dim", THEME_DIM},
-		     {"underline", THEME_UNDERLINE},
-		     {"reverse", THEME_REVERSE},
-		     {"italic", THEME_ITALIC},
-		     {"blink", THEME_BLINK}};
+	             {"bold", THEME_BOLD},
+	             {"dim", THEME_DIM},
+	             {"underline", THEME_UNDERLINE},
+	             {"reverse", THEME_REVERSE},
+	             {"italic", THEME_ITALIC},
+	             {"blink", THEME_BLINK}};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcasecmp(s, names[i].name) == 0) {
@@ -400,8 +400,8 @@ int theme_load(const char *name, tui_theme *out, ot_err *err)
 		return 0;
 	}
 	theme_builtin("default", out);
-	return ot_err_set(err, "no theme named \"%s\" (looked for %s.theme in %s and %d more)", name,
-			  name, dirs[0], n - 1);
+	return ot_err_set(err, "no theme named \"%s\" (looked for %s.theme in %s and %d more)",
+	                  name, name, dirs[0], n - 1);
 }
 
 static int name_cmp(const void *a, const void *b)

@@ -43,7 +43,7 @@ typedef enum tui_role {
 #define TUI_ROLE_ENUM(id, name) TUI_ROLE_##id,
 	TUI_ROLES(TUI_ROLE_ENUM)
 #undef TUI_ROLE_ENUM
-	TUI_ROLE_COUNT
+	        TUI_ROLE_COUNT
 } tui_role;
 
 enum {
@@ -82,8 +82,8 @@ int theme_parse(const char *text, const char *path, const char *name, tui_theme 
 /* Finds and loads the theme called name (or a path when name contains '/'): searches
  * $OAUTHTOP_THEME_DIR, $XDG_CONFIG_HOME/oauthtop/themes, themes/ next to the executable or
  * its parent (source tree, build directories), ../share/oauthtop/themes from the
- * executable, and the installed share directory (OT_DATADIR). "default" and "mono" fall back to the compiled-in ones.
- * On error returns -1, err set, out = default theme. */
+ * executable, and the installed share directory (OT_DATADIR). "default" and "mono" fall back to the
+ * compiled-in ones. On error returns -1, err set, out = default theme. */
 int theme_load(const char *name, tui_theme *out, ot_err *err);
 
 /* Sorted, de-duplicated names of every theme found (always "default" and "mono"); free

@@ -25,14 +25,14 @@
 #define SCRIPT_POLL_MS 50
 
 static const char tui_help[] =
-	"usage: oauthtop [tui] [--theme NAME] [--config FILE] [--store FILE]\n\n"
-	"The console: every account's health, live, with refresh at a key press.\n"
-	"Press ? inside for the keys.\n\n"
-	"  --theme NAME  colour theme (themes/NAME.theme; default, light, high-contrast, mono)\n\n"
-	"environment: NO_COLOR (monochrome), OAUTHTOP_THEME_DIR (more themes),\n"
-	"  OAUTHTOP_SCRIPT=FILE (feed keys from FILE, for tests), OAUTHTOP_DUMP=FILE (write the\n"
-	"  last screen as text)\n"
-	"exit: 0; 3 configuration, store or terminal error\n";
+        "usage: oauthtop [tui] [--theme NAME] [--config FILE] [--store FILE]\n\n"
+        "The console: every account's health, live, with refresh at a key press.\n"
+        "Press ? inside for the keys.\n\n"
+        "  --theme NAME  colour theme (themes/NAME.theme; default, light, high-contrast, mono)\n\n"
+        "environment: NO_COLOR (monochrome), OAUTHTOP_THEME_DIR (more themes),\n"
+        "  OAUTHTOP_SCRIPT=FILE (feed keys from FILE, for tests), OAUTHTOP_DUMP=FILE (write the\n"
+        "  last screen as text)\n"
+        "exit: 0; 3 configuration, store or terminal error\n";
 
 static volatile sig_atomic_t got_winch, got_quit;
 static int sig_fds[2] = {-1, -1};
@@ -99,7 +99,7 @@ static int term_check(bool headless, const char *term)
 
 	if (!headless && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		ot_cli_error("the console needs a terminal on stdin and stdout "
-			     "(for scripts and pipes: oauthtop status)");
+		             "(for scripts and pipes: oauthtop status)");
 		return -1;
 	}
 	if (!term || !*term) {
@@ -114,8 +114,8 @@ static int term_check(bool headless, const char *term)
 	if (!cup || cup == (const char *)-1) {
 		del_curterm(cur_term);
 		ot_cli_error("terminal \"%s\" cannot address the cursor, which the console needs "
-			     "(try TERM=xterm-256color, or oauthtop status)",
-			     term);
+		             "(try TERM=xterm-256color, or oauthtop status)",
+		             term);
 		return -1;
 	}
 	del_curterm(cur_term);
@@ -159,8 +159,10 @@ void tui_draw(tui_app *app)
 	if (COLS < 40 || LINES < 8) {
 		werase(stdscr);
 		paint_role(stdscr, TUI_ROLE_STATUS_WARN, false);
-		paint_str(stdscr, 0, 0, COLS, "terminal too small: the console needs 40x8 (80x24 "
-					      "is comfortable)", 0);
+		paint_str(stdscr, 0, 0, COLS,
+		          "terminal too small: the console needs 40x8 (80x24 "
+		          "is comfortable)",
+		          0);
 	} else if (app->mode == TUI_MODE_DETAILS && app->details) {
 		view_details_draw(app);
 	} else if (app->mode == TUI_MODE_HELP) {
@@ -225,7 +227,9 @@ static bool read_keys(tui_loop *L)
 	int rc;
 
 	while ((rc = wget_wch(stdscr, &wc)) != ERR) {
-		int key = rc == KEY_CODE_YES ? (int)wc : wc < 128 ? (int)wc : (int)(ACTIONS_WIDE | wc);
+		int key = rc == KEY_CODE_YES ? (int)wc
+		          : wc < 128         ? (int)wc
+		                             : (int)(ACTIONS_WIDE | wc);
 		bool quit;
 		if (key == KEY_MOUSE)
 			quit = handle_mouse(L);
@@ -256,7 +260,7 @@ static bool script_wait_done(tui_loop *L)
 			return true;
 		if (app->now_ms >= L->wait_until) {
 			ot_cli_error("%s:%d: timed out waiting for \"%s\"", script_path(L->script),
-				     L->step.line, L->step.text);
+			             L->step.line, L->step.text);
 			L->exit_code = 1;
 			got_quit = 1;
 		}
@@ -383,7 +387,7 @@ static void dump_at_exit(void)
 }
 
 static int tui_session(ot_cli *cli, const char *theme, tui_script *script, bool headless,
-		       const char *term)
+                       const char *term)
 {
 	tui_app app;
 	tui_app_opts o = {theme, false};

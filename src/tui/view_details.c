@@ -12,7 +12,7 @@
 #include "tui/paint.h"
 
 #define DETAILS_EVENTS 100
-#define LABEL_W 15
+#define LABEL_W        15
 
 struct tui_details {
 	char account[256];
@@ -111,7 +111,7 @@ void details_sync(tui_app *app)
 		return;
 	r = details_row(app);
 	if (r && (strcmp(model_cred(r)->access_fp, d->at_fp) ||
-		  strcmp(model_cred(r)->refresh_fp, d->rt_fp)))
+	          strcmp(model_cred(r)->refresh_fp, d->rt_fp)))
 		details_mask(app, d, &err);
 	if (details_load_events(app, d, &err) < 0)
 		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR, "%s", err.msg);
@@ -194,18 +194,19 @@ static void draw_tokens(dctx *c, tui_app *app, const tui_row *r, const ot_health
 	int64_t rexp = model_refresh_expiry(r);
 
 	snprintf(v, sizeof(v), "%s%s%s%s", d->at_mask, d->at_fp[0] ? "  (fingerprint " : "",
-		 d->at_fp, d->at_fp[0] ? ")" : "");
+	         d->at_fp, d->at_fp[0] ? ")" : "");
 	dline(c, "access token", v, TUI_ROLE_HEADER);
 	fmt_when(model_cred(r)->access_expires_at, app->now, when, sizeof(when));
-	dline(c, "  expires", when, h->state == OT_STATE_OK ? TUI_ROLE_HEADER : TUI_ROLE_COUNTDOWN_WARN);
+	dline(c, "  expires", when,
+	      h->state == OT_STATE_OK ? TUI_ROLE_HEADER : TUI_ROLE_COUNTDOWN_WARN);
 	snprintf(v, sizeof(v), "%s%s%s%s", d->rt_mask, d->rt_fp[0] ? "  (fingerprint " : "",
-		 d->rt_fp, d->rt_fp[0] ? ")" : "");
+	         d->rt_fp, d->rt_fp[0] ? ")" : "");
 	dline(c, "refresh token", v, TUI_ROLE_HEADER);
 	fmt_when(rexp, app->now, when, sizeof(when));
 	snprintf(v, sizeof(v), "%s%s", when,
-		 !rexp ? " - never treated as expired"
-		 : model_cred(r)->refresh_expires_at ? " - declared by the server"
-					      : " - from the configured lifetime");
+	         !rexp                               ? " - never treated as expired"
+	         : model_cred(r)->refresh_expires_at ? " - declared by the server"
+	                                             : " - from the configured lifetime");
 	dline(c, "  expires", v, h->reauth_soon ? TUI_ROLE_COUNTDOWN_WARN : TUI_ROLE_HEADER);
 	if (model_cred(r)->refresh_issued_at) {
 		fmt_when(model_cred(r)->refresh_issued_at, app->now, when, sizeof(when));
@@ -216,7 +217,7 @@ static void draw_tokens(dctx *c, tui_app *app, const tui_row *r, const ot_health
 static const char *outcome_name(ot_outcome o)
 {
 	static const char *const names[] = {"none", "ok", "transient failure", "grant rejected",
-					    "client rejected"};
+	                                    "client rejected"};
 	return (unsigned)o < 5 ? names[o] : "?";
 }
 
@@ -230,13 +231,13 @@ static void draw_attempts(dctx *c, tui_app *app, const tui_row *r, const ot_heal
 	dline(c, "last refresh", cr->last_success_at ? when : "never", TUI_ROLE_HEADER);
 	fmt_when(cr->last_attempt_at, app->now, when, sizeof(when));
 	snprintf(v, sizeof(v), "%s - %s", cr->last_attempt_at ? when : "never",
-		 outcome_name(cr->last_outcome));
+	         outcome_name(cr->last_outcome));
 	dline(c, "last attempt", v, TUI_ROLE_HEADER);
 	if (cr->failures || cr->next_attempt_at) {
 		fmt_when(cr->next_attempt_at, app->now, when, sizeof(when));
 		snprintf(v, sizeof(v), "%d in a row%s%s", cr->failures,
-			 cr->next_attempt_at ? "; next attempt " : "",
-			 cr->next_attempt_at ? when : "");
+		         cr->next_attempt_at ? "; next attempt " : "",
+		         cr->next_attempt_at ? when : "");
 		dline(c, "failures", v, TUI_ROLE_STATUS_WARN);
 	}
 	if (err && *err) {
@@ -248,9 +249,9 @@ static void draw_attempts(dctx *c, tui_app *app, const tui_row *r, const ot_heal
 	}
 	if (cr->lease_expires_at > app->now) {
 		fmt_when(cr->lease_expires_at, app->now, when, sizeof(when));
-		snprintf(v, sizeof(v), "%s:%lld until %s%s%s", cr->lease_host ? cr->lease_host : "?",
-			 (long long)cr->lease_pid, when, cr->inflight_fp[0] ? ", in flight: " : "",
-			 cr->inflight_fp);
+		snprintf(v, sizeof(v), "%s:%lld until %s%s%s",
+		         cr->lease_host ? cr->lease_host : "?", (long long)cr->lease_pid, when,
+		         cr->inflight_fp[0] ? ", in flight: " : "", cr->inflight_fp);
 		dline(c, "lease", v, TUI_ROLE_HEADER);
 	}
 }
@@ -269,13 +270,13 @@ static void draw_history(dctx *c, tui_app *app)
 		localtime_r(&t, &lt);
 		strftime(when, sizeof(when), "%m-%d %H:%M:%S", &lt);
 		snprintf(v, sizeof(v), "%-10s %s%s%s  %s  %s", e->kind ? e->kind : "?", e->old_fp,
-			 e->new_fp[0] && strcmp(e->old_fp, e->new_fp) ? " -> " : "",
-			 e->new_fp[0] && strcmp(e->old_fp, e->new_fp) ? e->new_fp : "",
-			 e->actor ? e->actor : "", e->reason ? e->reason : "");
+		         e->new_fp[0] && strcmp(e->old_fp, e->new_fp) ? " -> " : "",
+		         e->new_fp[0] && strcmp(e->old_fp, e->new_fp) ? e->new_fp : "",
+		         e->actor ? e->actor : "", e->reason ? e->reason : "");
 		dline(c, when, v,
 		      e->kind && (strcmp(e->kind, "failed") == 0 || strcmp(e->kind, "reauth") == 0)
-			      ? TUI_ROLE_STATUS_WARN
-			      : TUI_ROLE_LOG);
+		              ? TUI_ROLE_STATUS_WARN
+		              : TUI_ROLE_LOG);
 	}
 }
 
@@ -285,12 +286,12 @@ static void draw_config(dctx *c, const tui_row *r)
 	char v[600];
 
 	snprintf(v, sizeof(v), "%s%s%s", p ? p->name : "?", p && p->issuer ? "  issuer " : "",
-		 p && p->issuer ? p->issuer : "");
+	         p && p->issuer ? p->issuer : "");
 	dline(c, "provider", v, TUI_ROLE_HEADER);
 	dline(c, "token URL", p && p->token_url ? p->token_url : "(from discovery)",
 	      TUI_ROLE_HEADER);
 	snprintf(v, sizeof(v), "%s, %s", p && p->client_id ? p->client_id : "?",
-		 p ? ot_auth_method_name(p->auth_method) : "?");
+	         p ? ot_auth_method_name(p->auth_method) : "?");
 	dline(c, "client", v, TUI_ROLE_HEADER);
 	dline(c, "grant", ot_grant_name(r->acct->grant), TUI_ROLE_HEADER);
 	dline(c, "scope (config)", r->acct->scope ? r->acct->scope : "(none sent)",
@@ -316,13 +317,13 @@ void view_details_draw(tui_app *app)
 		return;
 	}
 	h = ot_health_eval(r->acct, r->cred, app->now,
-			   ot_config_settings(app->cfg)->reauth_warning);
+	                   ot_config_settings(app->cfg)->reauth_warning);
 	snprintf(state, sizeof(state), "%s", ot_state_name(h.state));
 	for (char *p = state; *p; p++)
 		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
 	snprintf(title, sizeof(title), "%s  %s%s%s", r->acct->name, state,
-		 h.reauth_soon ? "  (refresh token expires soon)" : "",
-		 app->engine && ot_engine_busy(app->engine, r->acct->name) ? "  refreshing" : "");
+	         h.reauth_soon ? "  (refresh token expires soon)" : "",
+	         app->engine && ot_engine_busy(app->engine, r->acct->name) ? "  refreshing" : "");
 	paint_role(w, theme_role_for_state(h.state), false);
 	paint_str(w, 0, 0, COLS, " ", 0);
 	paint_str(w, 0, 1, COLS - 1, title, PAINT_PAD);
@@ -332,8 +333,8 @@ void view_details_draw(tui_app *app)
 	draw_history(&c, app);
 	app->details->lines = c.y - c.top + app->scroll;
 	paint_role(w, TUI_ROLE_KEYS, false);
-	paint_str(w, LINES - 1, 0, COLS,
-		  " Esc back  j/k scroll  r refresh  a authorize  q quit", PAINT_PAD);
+	paint_str(w, LINES - 1, 0, COLS, " Esc back  j/k scroll  r refresh  a authorize  q quit",
+	          PAINT_PAD);
 }
 
 tui_result view_details_key(tui_app *app, int key)

@@ -30,31 +30,31 @@ void view_help_draw(tui_app *app)
 	paint_str(stdscr, 0, 1, COLS - 2, "oauthtop " OT_VERSION " - keys", PAINT_PAD);
 	for (int a = TUI_ACTION_NONE + 1; a < TUI_ACTION_COUNT; a++)
 		help_line(&y, app->scroll, keymap_keys((tui_action)a), keymap_what((tui_action)a),
-			  TUI_ROLE_HEADER);
+		          TUI_ROLE_HEADER);
 	help_line(&y, app->scroll, "click", "select the row under the mouse", TUI_ROLE_HEADER);
 	help_line(&y, app->scroll, "", "", TUI_ROLE_HEADER);
 	help_line(&y, app->scroll, "marks", "", TUI_ROLE_COLUMN);
 	help_line(&y, app->scroll, paint_spinner(0), "a refresh is in flight", TUI_ROLE_SPINNER);
 	help_line(&y, app->scroll, "!",
-		  "the refresh token expires within the reauth warning (reauth_soon)",
-		  TUI_ROLE_COUNTDOWN_WARN);
+	          "the refresh token expires within the reauth warning (reauth_soon)",
+	          TUI_ROLE_COUNTDOWN_WARN);
 	help_line(&y, app->scroll, "?", "unknown (never treated as expired)", TUI_ROLE_HEADER);
 	help_line(&y, app->scroll, "", "", TUI_ROLE_HEADER);
 	help_line(&y, app->scroll, "states", "most urgent first", TUI_ROLE_COLUMN);
 	help_line(&y, app->scroll, "reauth", "authorize again, or fix the client configuration",
-		  TUI_ROLE_ROW_REAUTH);
+	          TUI_ROLE_ROW_REAUTH);
 	help_line(&y, app->scroll, "failing", "last refresh failed; retried with backoff",
-		  TUI_ROLE_ROW_FAILING);
+	          TUI_ROLE_ROW_FAILING);
 	help_line(&y, app->scroll, "expired", "access token expired; refresh now",
-		  TUI_ROLE_ROW_EXPIRED);
+	          TUI_ROLE_ROW_EXPIRED);
 	snprintf(line, sizeof(line), "access token expires within the window (%llds)",
-		 (long long)s->window);
+	         (long long)s->window);
 	help_line(&y, app->scroll, "due", line, TUI_ROLE_ROW_DUE);
 	help_line(&y, app->scroll, "ok", "nothing to do", TUI_ROLE_ROW_OK);
 	help_line(&y, app->scroll, "disabled", "not refreshed", TUI_ROLE_ROW_DISABLED);
 	help_line(&y, app->scroll, "", "", TUI_ROLE_HEADER);
 	snprintf(line, sizeof(line), "%s (t cycles; --theme NAME or the theme key)",
-		 app->theme.name);
+	         app->theme.name);
 	help_line(&y, app->scroll, "theme", line, TUI_ROLE_HEADER);
 	help_line(&y, app->scroll, "config", s->path ? s->path : "?", TUI_ROLE_HEADER);
 	help_line(&y, app->scroll, "store", s->store_path ? s->store_path : "?", TUI_ROLE_HEADER);

@@ -27,19 +27,18 @@ static const struct {
 	const char *title;
 	int flags;
 } col_defs[COL_COUNT] = {
-	{"ACCOUNT", 0},  {"PROVIDER", 0},     {"STATE", 0}, {"ACCESS", 0},
-	{"REFRESH", 0},  {"LAST REFRESH", 0}, {"FAIL", PAINT_RIGHT}, {"LAST ERROR", 0},
+        {"ACCOUNT", 0}, {"PROVIDER", 0},     {"STATE", 0},          {"ACCESS", 0},
+        {"REFRESH", 0}, {"LAST REFRESH", 0}, {"FAIL", PAINT_RIGHT}, {"LAST ERROR", 0},
 };
 
 /* Columns are kept in this order as the terminal narrows. */
-static const enum col_id col_priority[COL_COUNT] = {COL_ACCOUNT, COL_STATE,  COL_ACCESS,
-						    COL_REFRESH, COL_PROVIDER, COL_ERROR,
-						    COL_FAIL,    COL_LAST};
+static const enum col_id col_priority[COL_COUNT] = {COL_ACCOUNT, COL_STATE,    COL_ACCESS,
+                                                    COL_REFRESH, COL_PROVIDER, COL_ERROR,
+                                                    COL_FAIL,    COL_LAST};
 
 /* The column each sort orders by (its title carries the sort mark). */
-static const enum col_id sort_col[TUI_SORT_COUNT] = {COL_STATE,  COL_ACCOUNT, COL_PROVIDER,
-						     COL_ACCESS, COL_REFRESH, COL_LAST,
-						     COL_FAIL};
+static const enum col_id sort_col[TUI_SORT_COUNT] = {
+        COL_STATE, COL_ACCOUNT, COL_PROVIDER, COL_ACCESS, COL_REFRESH, COL_LAST, COL_FAIL};
 
 typedef struct layout {
 	bool on[COL_COUNT];
@@ -55,8 +54,13 @@ static int clampi(int v, int lo, int hi)
 static void layout_columns(const tui_app *app, layout *L)
 {
 	int want[COL_COUNT] = {clampi((int)model_name_width(app->model), 10, 28),
-			       clampi((int)model_provider_width(app->model), 8, 16),
-			       9, 12, 12, 13, 4, 12};
+	                       clampi((int)model_provider_width(app->model), 8, 16),
+	                       9,
+	                       12,
+	                       12,
+	                       13,
+	                       4,
+	                       12};
 	int used = 1, x = 1; /* column 0 holds the selection mark */
 
 	memset(L->on, 0, sizeof(L->on));
@@ -109,7 +113,7 @@ static const ot_keeper *keeper_pick(const tui_app *app, bool *alive)
 
 	for (size_t i = 0; i < n; i++) {
 		bool me = k[i].pid == (int64_t)getpid() && k[i].host &&
-			  strcmp(k[i].host, app->cli->host) == 0;
+		          strcmp(k[i].host, app->cli->host) == 0;
 		bool live = keeper_alive(app, &k[i]);
 		int rank = live ? (k[i].kind && strcmp(k[i].kind, "daemon") == 0 ? 3 : 2) : 1;
 		if (me)
@@ -136,7 +140,7 @@ static void keeper_text(const tui_app *app, char *out, size_t n, tui_role *role)
 	}
 	ot_ago(k->heartbeat, app->now, ago, sizeof(ago));
 	snprintf(out, n, "keeper: %s@%s%s (beat %s)", k->kind ? k->kind : "?",
-		 k->host ? k->host : "?", alive ? "" : " gone", ago);
+	         k->host ? k->host : "?", alive ? "" : " gone", ago);
 	*role = alive ? TUI_ROLE_TITLE : TUI_ROLE_STATUS_WARN;
 }
 
@@ -151,8 +155,7 @@ static void draw_title(tui_app *app)
 	localtime_r(&t, &lt);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &lt);
 	snprintf(left, sizeof(left), " oauthtop %s  %s", OT_VERSION, app->config_name);
-	snprintf(win, sizeof(win), "window %llds",
-		 (long long)ot_config_settings(app->cfg)->window);
+	snprintf(win, sizeof(win), "window %llds", (long long)ot_config_settings(app->cfg)->window);
 	keeper_text(app, keeper, sizeof(keeper), &krole);
 	paint_role(stdscr, TUI_ROLE_TITLE, false);
 	paint_str(stdscr, 0, 0, COLS, left, PAINT_PAD);
@@ -175,7 +178,7 @@ static void draw_title(tui_app *app)
 static void draw_counts(tui_app *app)
 {
 	static const ot_state shown[] = {OT_STATE_OK,      OT_STATE_DUE,    OT_STATE_EXPIRED,
-					 OT_STATE_FAILING, OT_STATE_REAUTH, OT_STATE_DISABLED};
+	                                 OT_STATE_FAILING, OT_STATE_REAUTH, OT_STATE_DISABLED};
 	char buf[64];
 	int x = 1;
 	size_t soon = model_reauth_soon(app->model);
@@ -191,7 +194,7 @@ static void draw_counts(tui_app *app)
 		x += paint_str(stdscr, 1, x, (int)strlen(buf), buf, 0) + 3;
 	}
 	snprintf(buf, sizeof(buf), "refresh token < %lldd: %zu",
-		 (long long)(ot_config_settings(app->cfg)->reauth_warning / 86400), soon);
+	         (long long)(ot_config_settings(app->cfg)->reauth_warning / 86400), soon);
 	if (x + (int)strlen(buf) + 1 < COLS) {
 		paint_role(stdscr, soon ? TUI_ROLE_COUNTDOWN_WARN : TUI_ROLE_DIM, false);
 		paint_str(stdscr, 1, COLS - (int)strlen(buf) - 1, (int)strlen(buf), buf, 0);
@@ -209,7 +212,7 @@ static void draw_columns(tui_app *app, const layout *L)
 		if (!L->on[c])
 			continue;
 		snprintf(title, sizeof(title), "%s%s", col_defs[c].title,
-			 c == (int)sorted ? paint_glyph_str(GLYPH_SORT) : "");
+		         c == (int)sorted ? paint_glyph_str(GLYPH_SORT) : "");
 		paint_str(stdscr, 2, L->x[c], L->w[c], title, col_defs[c].flags);
 	}
 }
@@ -278,7 +281,7 @@ static const char *row_error(const tui_row *r, const ot_health *h)
 static void draw_row(tui_app *app, const layout *L, int y, const tui_row *r, bool sel)
 {
 	ot_health h = ot_health_eval(r->acct, r->cred, app->now,
-				     ot_config_settings(app->cfg)->reauth_warning);
+	                             ot_config_settings(app->cfg)->reauth_warning);
 	cell_ctx cx = {L, y, sel, theme_role_for_state(h.state)};
 	bool busy = app->engine && ot_engine_busy(app->engine, r->acct->name);
 	char buf[64];
@@ -330,8 +333,9 @@ static void draw_table(tui_app *app, const layout *L)
 	if (n == 0) {
 		char msg[200];
 		if (model_filter(app->model)[0])
-			snprintf(msg, sizeof(msg), "no account matches \"%s\" (Esc clears the filter)",
-				 model_filter(app->model));
+			snprintf(msg, sizeof(msg),
+			         "no account matches \"%s\" (Esc clears the filter)",
+			         model_filter(app->model));
 		else
 			snprintf(msg, sizeof(msg), "no accounts in %s", app->config_name);
 		paint_role(stdscr, TUI_ROLE_DIM, false);
@@ -343,9 +347,9 @@ static void draw_table(tui_app *app, const layout *L)
 
 static tui_role level_role(tui_level l)
 {
-	return l == TUI_LEVEL_ERROR ? TUI_ROLE_STATUS_ERROR
+	return l == TUI_LEVEL_ERROR  ? TUI_ROLE_STATUS_ERROR
 	       : l == TUI_LEVEL_WARN ? TUI_ROLE_STATUS_WARN
-				     : TUI_ROLE_LOG;
+	                             : TUI_ROLE_LOG;
 }
 
 static void event_text(const tui_event *e, char *out, size_t n)
@@ -395,10 +399,10 @@ static void draw_log(tui_app *app, const layout *L)
 
 /* The keys that matter, longest first: the first that fits is shown. */
 static const char *const key_hints[] = {
-	" r refresh  R refresh due  a authorize  %s details  / filter  s sort  t theme  ? help  "
-	"q quit",
-	" r refresh  R all due  a auth  %s details  / filter  s sort  t theme  ? help  q quit",
-	" r refresh  R all due  %s details  / filter  ? help  q quit",
+        " r refresh  R refresh due  a authorize  %s details  / filter  s sort  t theme  ? help  "
+        "q quit",
+        " r refresh  R all due  a auth  %s details  / filter  s sort  t theme  ? help  q quit",
+        " r refresh  R all due  %s details  / filter  ? help  q quit",
 };
 
 static void draw_status(tui_app *app, const layout *L)
@@ -413,19 +417,19 @@ static void draw_status(tui_app *app, const layout *L)
 		paint_role(stdscr, TUI_ROLE_FILTER, false);
 		paint_str(stdscr, L->status_y, 0, COLS, buf, PAINT_PAD);
 		snprintf(buf, sizeof(buf), "%zu of %zu  Enter keep  Esc clear",
-			 model_count(app->model), model_total(app->model));
+		         model_count(app->model), model_total(app->model));
 		if (paint_width(app->filter_edit) + (int)strlen(buf) + 4 < COLS)
 			paint_str(stdscr, L->status_y, COLS - (int)strlen(buf) - 1,
-				  (int)strlen(buf), buf, 0);
+			          (int)strlen(buf), buf, 0);
 		curs_set(1);
 		wmove(stdscr, L->status_y, 1 + paint_width(app->filter_edit));
 		return;
 	}
 	curs_set(0);
 	if (flash) {
-		paint_role(stdscr, level_role(lvl) == TUI_ROLE_LOG ? TUI_ROLE_STATUS_INFO
-								   : level_role(lvl),
-			   false);
+		paint_role(stdscr,
+		           level_role(lvl) == TUI_ROLE_LOG ? TUI_ROLE_STATUS_INFO : level_role(lvl),
+		           false);
 		snprintf(buf, sizeof(buf), " %s", flash);
 		paint_str(stdscr, L->status_y, 0, COLS, buf, PAINT_PAD);
 		return;
@@ -439,7 +443,7 @@ static void draw_status(tui_app *app, const layout *L)
 	paint_str(stdscr, L->status_y, 0, COLS, buf, PAINT_PAD);
 	if (filter[0]) {
 		snprintf(buf, sizeof(buf), " filter \"%s\": %zu of %zu ", filter,
-			 model_count(app->model), model_total(app->model));
+		         model_count(app->model), model_total(app->model));
 		paint_role(stdscr, TUI_ROLE_FILTER, false);
 		int w = paint_width(buf) < COLS / 2 ? paint_width(buf) : COLS / 2;
 		paint_str(stdscr, L->status_y, COLS - w, w, buf, 0);
