@@ -185,10 +185,13 @@ curl -s -o /dev/null -H "Authorization: Basic $(printf 'no-colon' | base64)" -d 
 curl -s -o /dev/null -H 'Content-Type: application/json' --data '[' "$URL/admin/rules"
 curl -s -o /dev/null "$URL/admin/family/%00"
 curl -s -o /dev/null --path-as-is "$URL/../../etc/passwd"
-if command -v nc >/dev/null 2>&1; then
-	printf 'GARBAGE \001\002\003\r\n\r\n' | nc -w 1 127.0.0.1 "$(cat "$T/port")" >/dev/null 2>&1
-	printf 'POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\nab' | nc -w 1 127.0.0.1 "$(cat "$T/port")" >/dev/null 2>&1
-fi
+# raw bytes through curl's telnet:// (no nc needed)
+PORT=$(cat "$T/port")
+printf 'GARBAGE \001\002\003\r\n\r\n' | curl -s -m 1 "telnet://127.0.0.1:$PORT" >/dev/null 2>&1
+printf 'POST /token HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\nab' |
+	curl -s -m 1 "telnet://127.0.0.1:$PORT" >/dev/null 2>&1
+printf 'POST /token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n' |
+	curl -s -m 1 "telnet://127.0.0.1:$PORT" >/dev/null 2>&1
 expect "$(refresh seed-after-junk)" 200 "server alive after junk"
 
 kill "$IDP_PID"; wait "$IDP_PID"; rc=$?; IDP_PID=""
