@@ -9,7 +9,8 @@
 
 _oauthtop_commands="tui status refresh daemon token import authorize revoke verify history check help"
 # Options that take a value (the next word, or after '=').
-_oauthtop_valued="--config --store --format --output --concurrency --log-format --min-valid --limit --theme"
+_oauthtop_valued="--config --store --format --output --concurrency --log-format --min-valid"
+_oauthtop_valued+=" --limit --theme --port --timeout --scope"
 
 # The configuration file the command line would use.
 _oauthtop_config() {
@@ -92,6 +93,9 @@ _oauthtop_options() {
 	daemon) echo "--log-format --verbose" ;;
 	token) echo "--min-valid" ;;
 	history) echo "--limit --format" ;;
+	authorize) echo "--device --code --no-browser --no-qr --port --timeout --scope" ;;
+	revoke) echo "--local" ;;
+	verify) echo "--introspect --endpoint --refresh-token" ;;
 	esac
 }
 
@@ -157,7 +161,7 @@ _oauthtop() {
 		_oauthtop_words "$(_oauthtop_themes)"
 		return 0
 		;;
-	--concurrency | --min-valid | --limit)
+	--concurrency | --min-valid | --limit | --port | --timeout | --scope)
 		return 0
 		;;
 	esac

@@ -193,6 +193,8 @@ done
 want "--all --concurrency --config --force --help --store" oauthtop refresh --
 want "--config --help --store --version" oauthtop --
 want "" oauthtop token billing-api --config examples/generic.json ""
+want "" oauthtop --config examples/generic.json authorize --scope ""
+want "$gen" oauthtop --config examples/generic.json authorize --port 8765 ""
 # A mid-line cursor: the account before a later --config.
 COMP_WORDS=(oauthtop token "" --config examples/auth0.json); COMP_CWORD=2; COMPREPLY=()
 _oauthtop; [[ "${COMPREPLY[*]}" == "orders-api orders-batch" ]] || { echo "mid-line: ${COMPREPLY[*]}"; exit 1; }
