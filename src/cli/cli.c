@@ -1,5 +1,7 @@
 /* cli.c - option parsing, configuration and store loading shared by every command. */
 #include "cli/cli.h"
+#include "oauthtop/discovery.h"
+#include "oauthtop/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -144,6 +146,9 @@ int ot_cli_open_store(ot_cli *cli, bool readonly)
 		ot_cli_error("%s", err.msg);
 		return -1;
 	}
+	/* Providers configured by issuer get their endpoints from the (cached) metadata. */
+	if (ot_discovery_apply_all(cli->cfg, cli->store, ot_cli_now(), 0, &err) < 0)
+		ot_log(OT_LOG_WARN, NULL, "%s", err.msg);
 	return 0;
 }
 

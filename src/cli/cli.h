@@ -71,5 +71,8 @@ int ot_cmd_refresh(ot_cli *cli, int argc, char **argv);
 int ot_cmd_token(ot_cli *cli, int argc, char **argv);
 int ot_cmd_daemon(ot_cli *cli, int argc, char **argv);
 int ot_cmd_tui(ot_cli *cli, int argc, char **argv);
+int ot_cmd_authorize(ot_cli *cli, int argc, char **argv);
+int ot_cmd_revoke(ot_cli *cli, int argc, char **argv);
+int ot_cmd_verify(ot_cli *cli, int argc, char **argv);
 
 #endif

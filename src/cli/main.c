@@ -9,19 +9,6 @@
 
 typedef int (*cmd_fn)(ot_cli *cli, int argc, char **argv);
 
-/* Weak so that the build links while a command is still being written; a missing command
- * says so instead of crashing. */
-#pragma weak ot_cmd_refresh
-#pragma weak ot_cmd_token
-#pragma weak ot_cmd_daemon
-#pragma weak ot_cmd_tui
-#pragma weak ot_cmd_authorize
-#pragma weak ot_cmd_revoke
-#pragma weak ot_cmd_verify
-int ot_cmd_authorize(ot_cli *cli, int argc, char **argv);
-int ot_cmd_revoke(ot_cli *cli, int argc, char **argv);
-int ot_cmd_verify(ot_cli *cli, int argc, char **argv);
-
 struct command {
 	const char *name;
 	cmd_fn fn;

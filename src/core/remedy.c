@@ -40,6 +40,17 @@ enum remedy_match { M_OUTCOME, M_CODE, M_PREFIX, M_CONTAINS };
 	  "the provider saw a rotated-out refresh token used again and revoked the grant (two "    \
 	  "stores, or a restored one?): keep one store per account, then run `oauthtop authorize " \
 	  "{account}` (or press a in the console)")                                                \
+	X(REUSED, OUT_ANY, M_CONTAINS, "already used", "refresh token reuse detected",             \
+	  "the provider saw a rotated-out refresh token used again and revoked the grant (two "    \
+	  "stores, or a restored one?): keep one store per account, then run `oauthtop authorize " \
+	  "{account}` (or press a in the console)")                                                \
+	X(DISCOVERY, OUT_ANY, M_CONTAINS, "discovery", "provider metadata unusable",               \
+	  "the endpoints of {provider} come from its issuer's metadata, which could not be read "  \
+	  "or names another issuer: check `issuer` (or set token_url), then run `oauthtop "        \
+	  "authorize {account}`")                                                                  \
+	X(ISSUER, OUT_ANY, M_CONTAINS, "issuer mismatch", "provider metadata unusable",            \
+	  "the endpoints of {provider} come from its issuer's metadata, which names another "      \
+	  "issuer: check `issuer` (or set token_url), then run `oauthtop authorize {account}`")   \
 	X(INVALID_GRANT, OUT_ANY, M_CODE, "invalid_grant", "refresh token expired or revoked",     \
 	  "the refresh token expired or was revoked: run `oauthtop authorize {account}` (or "      \
 	  "press a in the console)")                                                               \
