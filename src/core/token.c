@@ -478,7 +478,18 @@ static int extract_seconds(const cJSON *o, const char *name, int64_t *v)
 	return 0;
 }
 
-/* A token-like string member: NULL when absent, null or ""; -1 if it is not a clean string. */
+/* Tokens are VSCHAR (RFC 6749 Appendix A): a byte above 0x7e (invalid UTF-8, non-ASCII)
+ * would be stored and sent back in a header or form as is. */
+static int token_has_non_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s > 0x7e)
+			return 1;
+	return 0;
+}
+
+/* A token-like string member: NULL when absent, null or ""; -1 if it is not a clean string,
+ * -2 if it holds bytes that are not ASCII. */
 static int extract_token_string(const cJSON *o, const char *name, char **out)
 {
 	const cJSON *it = member(o, name);
@@ -488,6 +499,8 @@ static int extract_token_string(const cJSON *o, const char *name, char **out)
 		return 0;
 	if (!cJSON_IsString(it) || !it->valuestring || token_has_control(it->valuestring))
 		return -1;
+	if (token_has_non_ascii(it->valuestring))
+		return -2;
 	if (*it->valuestring)
 		*out = ot_strdup(it->valuestring);
 	return 0;
@@ -559,7 +572,12 @@ static void extract_token(const cJSON *o, ot_token_answer *a)
 	int rc;
 
 	a->kind = OT_ANSWER_TOKEN;
-	if (extract_token_string(o, "access_token", &a->access_token) < 0 || !a->access_token) {
+	rc = extract_token_string(o, "access_token", &a->access_token);
+	if (rc == -2) {
+		answer_malformed(a, "access_token is not ASCII (invalid UTF-8 or 8-bit bytes)");
+		return;
+	}
+	if (rc < 0 || !a->access_token) {
 		answer_malformed(a, "access_token contains control characters");
 		return;
 	}
