@@ -60,7 +60,8 @@ static size_t fuzz_walk(ot_config *cfg)
 		const ot_account *a = ot_config_account(cfg, i);
 
 		fuzz_cfg_check(a->name && a->provider, "account without name or provider");
-		fuzz_cfg_check(ot_config_find_account(cfg, a->name) == a, "account names not unique");
+		fuzz_cfg_check(ot_config_find_account(cfg, a->name) == a,
+		               "account names not unique");
 		n += fuzz_len(a->name) + fuzz_len(a->scope) + fuzz_len(a->endpoint) +
 		     fuzz_len(ot_grant_name(a->grant));
 	}

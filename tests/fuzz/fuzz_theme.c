@@ -37,7 +37,8 @@ int fuzz_theme_one(const uint8_t *data, size_t size)
 	memset(&err, 0, sizeof(err));
 	rc = theme_parse(text, "fuzz.theme", "fuzz", &t, &err);
 	if (rc < 0)
-		fuzz_theme_check(strncmp(err.msg, "fuzz.theme:", 11) == 0, "error without PATH:LINE");
+		fuzz_theme_check(strncmp(err.msg, "fuzz.theme:", 11) == 0,
+		                 "error without PATH:LINE");
 	else
 		fuzz_theme_check(strcmp(t.name, "fuzz") == 0, "name not set");
 	for (int i = 0; i < TUI_ROLE_COUNT; i++) {
@@ -45,7 +46,8 @@ int fuzz_theme_one(const uint8_t *data, size_t size)
 
 		fuzz_theme_check(s->fg >= THEME_DEFAULT_COLOR && s->fg <= 255, "fg out of range");
 		fuzz_theme_check(s->bg >= THEME_DEFAULT_COLOR && s->bg <= 255, "bg out of range");
-		fuzz_theme_check((s->attrs & ~(unsigned)FUZZ_THEME_ATTRS) == 0, "unknown attribute");
+		fuzz_theme_check((s->attrs & ~(unsigned)FUZZ_THEME_ATTRS) == 0,
+		                 "unknown attribute");
 		fuzz_theme_check(theme_role_name((tui_role)i) != NULL, "role without a name");
 	}
 	free(text);

@@ -3,7 +3,7 @@
  * ot_token_apply. Input: byte 0 picks the HTTP status, the rest is the body; the bytes after
  * the body's last newline (at most 64) are also tried as Retry-After / X-Rate-Limit-Reset.
  * Besides the sanitizers, broken invariants abort: a verdict reason on one line, a TOKEN
- * answer with a non-empty access token, expires_in within [0, 10 years]. */
+ * answer with a non-empty, printable-ASCII access token, expires_in within [0, 10 years]. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@
 #include "fuzz.h"
 #include "oauthtop/token.h"
 
-#define FUZZ_NOW INT64_C(1764084000)
+#define FUZZ_NOW       INT64_C(1764084000)
 #define FUZZ_TEN_YEARS (INT64_C(10) * 366 * 86400)
 
 static const long fuzz_statuses[] = {200, 200, 200, 400, 401, 403, 429, 500, 502, 503, 302, 0};
@@ -34,10 +34,21 @@ static void fuzz_check_line(const char *s, size_t cap, const char *what)
 		fuzz_check(s[i] != '\n' && s[i] != '\r', what);
 }
 
+/* Token values are VSCHAR (RFC 6749 Appendix A): printable ASCII and space. */
+static int fuzz_vschar(const char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return 0;
+	return 1;
+}
+
 static void fuzz_check_answer(const ot_token_answer *a)
 {
 	if (a->kind == OT_ANSWER_TOKEN) {
 		fuzz_check(a->access_token && *a->access_token, "TOKEN without access_token");
+		fuzz_check(fuzz_vschar(a->access_token), "access_token not VSCHAR");
+		fuzz_check(fuzz_vschar(a->refresh_token), "refresh_token not VSCHAR");
 		fuzz_check(a->expires_in >= 0 && a->expires_in <= FUZZ_TEN_YEARS,
 		           "expires_in out of [0, 10 years]");
 		fuzz_check(a->refresh_token == NULL || *a->refresh_token,
@@ -104,7 +115,9 @@ int fuzz_token_one(const uint8_t *data, size_t size)
 
 	fuzz_tail(data, size, tail, sizeof(tail));
 	memset(&r, 0, sizeof(r));
-	r.status = size ? fuzz_statuses[data[0] % (sizeof(fuzz_statuses) / sizeof(fuzz_statuses[0]))] : 200;
+	r.status =
+	        size ? fuzz_statuses[data[0] % (sizeof(fuzz_statuses) / sizeof(fuzz_statuses[0]))]
+	             : 200;
 	r.transport_error = r.status == 0;
 	r.transport_msg = r.status == 0 ? "timeout after 3 s" : NULL;
 	r.body = body;

@@ -142,10 +142,10 @@ static void test_entry_points_edge_inputs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_replay_token),
-		cmocka_unit_test(test_replay_config),
-		cmocka_unit_test(test_replay_theme),
-		cmocka_unit_test(test_entry_points_edge_inputs),
+	        cmocka_unit_test(test_replay_token),
+	        cmocka_unit_test(test_replay_config),
+	        cmocka_unit_test(test_replay_theme),
+	        cmocka_unit_test(test_entry_points_edge_inputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
