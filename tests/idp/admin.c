@@ -92,8 +92,9 @@ static void admin_seed(idp_server *srv, const idp_request *req, idp_reply *r)
 	    (rt && !rt->valuestring[0]) || (at && !cJSON_IsString(at)) ||
 	    (ain && !cJSON_IsNumber(ain))) {
 		cJSON_Delete(body);
-		admin_fail(r, 400, "need family (string), optional refresh_token, access_token, "
-		                   "access_expires_in");
+		admin_fail(r, 400,
+		           "need family (string), optional refresh_token, access_token, "
+		           "access_expires_in");
 		return;
 	}
 	char *value = rt ? idp_xstrdup(rt->valuestring) : idp_xprintf("seed-%s", fam->valuestring);
@@ -166,7 +167,8 @@ static void admin_route(idp_server *srv, const idp_request *req, const char *p, 
 {
 	if (!strncmp(p, "rules", 5) && (p[5] == '\0' || p[5] == '/'))
 		admin_rules(srv, req, p + 5, r);
-	else if (!strcmp(p, "config") && (!strcmp(req->method, "GET") || !strcmp(req->method, "POST")))
+	else if (!strcmp(p, "config") &&
+	         (!strcmp(req->method, "GET") || !strcmp(req->method, "POST")))
 		admin_config(srv, req, r);
 	else if (is(req, "GET", p, "stats"))
 		idp_reply_json(r, 200, idp_stats_json(srv));
@@ -189,7 +191,8 @@ static void admin_route(idp_server *srv, const idp_request *req, const char *p, 
 	else if (is(req, "POST", p, "reset")) {
 		idp_server_reset(srv);
 		idp_reply_json(r, 200, cJSON_CreateObject());
-	} else if (!strcmp(p, "device") && (!strcmp(req->method, "GET") || !strcmp(req->method, "POST")))
+	} else if (!strcmp(p, "device") &&
+	           (!strcmp(req->method, "GET") || !strcmp(req->method, "POST")))
 		admin_device(srv, req, r);
 	else
 		admin_fail(r, 404, "no such admin call");

@@ -138,8 +138,9 @@ void idp_resource_handle(idp_server *srv, const idp_request *req, idp_reply *r)
 		idp_reply_json(r, 200, o);
 	} else {
 		idp_reply_error(r, 401, "invalid_token", "The access token is invalid or expired");
-		idp_reply_header(r, "WWW-Authenticate", token ? "Bearer error=\"invalid_token\""
-		                                               : "Bearer realm=\"oauthtop-idp\"");
+		idp_reply_header(r, "WWW-Authenticate",
+		                 token ? "Bearer error=\"invalid_token\""
+		                       : "Bearer realm=\"oauthtop-idp\"");
 	}
 	pthread_mutex_unlock(&srv->lock);
 }
@@ -210,7 +211,8 @@ cJSON *idp_device_json(const idp_server *srv)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddItemToObject(o, "polls",
-	                      srv->dev.polls ? cJSON_Duplicate(srv->dev.polls, 1) : cJSON_CreateArray());
+	                      srv->dev.polls ? cJSON_Duplicate(srv->dev.polls, 1)
+	                                     : cJSON_CreateArray());
 	cJSON_AddNumberToObject(o, "interval", (double)srv->dev.interval);
 	cJSON_AddNumberToObject(o, "step", (double)srv->dev.step);
 	return o;
@@ -236,7 +238,8 @@ void idp_device_authorize(idp_server *srv, const idp_request *req, idp_reply *r)
 	memmove(user + 5, user + 4, 5);
 	user[4] = '-';
 	idp_map_put(&srv->dev.codes, code, (void *)1);
-	char *base = idp_xprintf("%s://127.0.0.1:%d/device", req->tls ? "https" : "http", srv->port);
+	char *base =
+	        idp_xprintf("%s://127.0.0.1:%d/device", req->tls ? "https" : "http", srv->port);
 	char *complete = idp_xprintf("%s?user_code=%s", base, user);
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "device_code", code);

@@ -28,7 +28,8 @@ char *idp_pct_decode(const char *s, size_t len, int plus_space)
 				free(out);
 				return NULL;
 			}
-			int h = hexval((unsigned char)s[i + 1]), l = hexval((unsigned char)s[i + 2]);
+			int h = hexval((unsigned char)s[i + 1]),
+			    l = hexval((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0 || (h == 0 && l == 0)) {
 				free(out);
 				return NULL;

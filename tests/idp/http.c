@@ -87,8 +87,8 @@ static ssize_t stream_fill(const char *head, const char *tail, size_t total, uin
 static ssize_t stream_cb(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	stream_ctx *s = cls;
-	static const char huge_head[] =
-	    "{\"access_token\":\"A2\",\"token_type\":\"Bearer\",\"expires_in\":3600,\"padding\":\"";
+	static const char huge_head[] = "{\"access_token\":\"A2\",\"token_type\":\"Bearer\","
+	                                "\"expires_in\":3600,\"padding\":\"";
 	switch (s->kind) {
 	case IDP_STREAM_SLOW:
 		return stream_slow(s, pos, buf);
@@ -124,7 +124,7 @@ static struct MHD_Response *stream_response(struct MHD_Connection *conn, const i
 		size = s->len;
 	}
 	struct MHD_Response *resp =
-	    MHD_create_response_from_callback(size, 64 * 1024, stream_cb, s, stream_free);
+	        MHD_create_response_from_callback(size, 64 * 1024, stream_cb, s, stream_free);
 	if (!resp)
 		stream_free(s);
 	return resp;
@@ -186,8 +186,8 @@ static void route(daemon_ctx *dc, const idp_request *req, idp_reply *r)
 		idp_reply_error(r, 404, "not_found", NULL);
 }
 
-static void handle(daemon_ctx *dc, struct MHD_Connection *conn, const char *url,
-                   const char *method, req_ctx *rc)
+static void handle(daemon_ctx *dc, struct MHD_Connection *conn, const char *url, const char *method,
+                   req_ctx *rc)
 {
 	idp_request req;
 	memset(&req, 0, sizeof req);
@@ -212,7 +212,7 @@ static void count_request(daemon_ctx *dc, struct MHD_Connection *conn)
 {
 	idp_server *srv = dc->srv;
 	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	conn_ctx *cc = ci ? ci->socket_context : NULL;
 	pthread_mutex_lock(&srv->lock);
 	srv->st.requests++;
@@ -231,9 +231,8 @@ static void add_suspended(idp_server *srv, long delta)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
 	(void)version;
 	daemon_ctx *dc = cls;
@@ -329,7 +328,8 @@ void *idp_http_start(idp_server *srv, const idp_listen *l, int *bound)
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)l->port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	unsigned flags =
+	        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (dc->tls)
 		flags |= MHD_USE_TLS;
 	struct MHD_OptionItem opts[16];

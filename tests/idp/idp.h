@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define IDP_FP_LEN 9
+#define IDP_FP_LEN   9
 #define IDP_MAX_BODY (1024 * 1024)
 #define IDP_LOG_KEEP 200000
 
@@ -62,9 +62,9 @@ int idp_basic_parse(const char *header, char **id, char **secret);
 /* ---- reply.c: what a handler answers ---- */
 enum idp_stream { IDP_STREAM_NONE, IDP_STREAM_SLOW, IDP_STREAM_HUGE, IDP_STREAM_ENDLESS };
 typedef struct idp_reply {
-	int status;       /* HTTP status */
-	int close;        /* close the connection without answering */
-	long delay_ms;    /* hold the answer this long (suspend, not sleep) */
+	int status;    /* HTTP status */
+	int close;     /* close the connection without answering */
+	long delay_ms; /* hold the answer this long (suspend, not sleep) */
 	char *content_type;
 	char *body;
 	size_t body_len;
@@ -116,13 +116,33 @@ typedef struct idp_client {
 	char *secret; /* NULL for a public client */
 } idp_client;
 
-#define IDP_STATS(X)                                                                          \
-	X(requests) X(admin_requests) X(token_requests) X(refresh_grants)                       \
-	X(client_credentials_grants) X(device_grants) X(successes) X(invalid_grant)             \
-	X(invalid_client) X(invalid_request) X(reuse_detected) X(grace_uses) X(double_spend)    \
-	X(rotations) X(scenario_hits) X(revocations) X(introspections) X(resource_requests)     \
-	X(accept_json_missing) X(connections) X(active) X(max_active) X(suspended)              \
-	X(tls_connections) X(tls_handshakes)
+/* Counters of GET /admin/stats, in output order. */
+#define IDP_STATS(X)                                                                               \
+	X(requests)                                                                                \
+	X(admin_requests)                                                                          \
+	X(token_requests)                                                                          \
+	X(refresh_grants)                                                                          \
+	X(client_credentials_grants)                                                               \
+	X(device_grants)                                                                           \
+	X(successes)                                                                               \
+	X(invalid_grant)                                                                           \
+	X(invalid_client)                                                                          \
+	X(invalid_request)                                                                         \
+	X(reuse_detected)                                                                          \
+	X(grace_uses)                                                                              \
+	X(double_spend)                                                                            \
+	X(rotations)                                                                               \
+	X(scenario_hits)                                                                           \
+	X(revocations)                                                                             \
+	X(introspections)                                                                          \
+	X(resource_requests)                                                                       \
+	X(accept_json_missing)                                                                     \
+	X(connections)                                                                             \
+	X(active)                                                                                  \
+	X(max_active)                                                                              \
+	X(suspended)                                                                               \
+	X(tls_connections)                                                                         \
+	X(tls_handshakes)
 typedef struct idp_stats {
 #define IDP_STAT_FIELD(n) long n;
 	IDP_STATS(IDP_STAT_FIELD)
@@ -188,7 +208,7 @@ typedef struct idp_device {
 	long step;
 	long interval;
 	long next_code;
-	cJSON *polls; /* array of poll times */
+	cJSON *polls;  /* array of poll times */
 	idp_map codes; /* device_code -> (void *)1 pending, (void *)2 done */
 } idp_device;
 
@@ -293,8 +313,8 @@ const char *idp_device_configure(idp_server *srv, const cJSON *obj);
 int idp_form_request(idp_server *srv, const idp_request *req, idp_form *form, idp_reply *r);
 /* Client authentication: fills *client_id (claimed id, may be NULL) and *method; returns 1
  * when the client is authenticated, 0 when rejected, -1 for a malformed request. */
-int idp_client_auth(idp_server *srv, const idp_request *req, const idp_form *form,
-                    char **client_id, const char **method);
+int idp_client_auth(idp_server *srv, const idp_request *req, const idp_form *form, char **client_id,
+                    const char **method);
 
 /* ---- admin.c: /admin/ ---- */
 void idp_admin_handle(idp_server *srv, const idp_request *req, idp_reply *r);

@@ -21,7 +21,8 @@ typedef struct idp_opts {
 static void usage(FILE *f)
 {
 	fputs("usage: oauthtop-idp [--port N] [--port-file F] [--admin-port-file F]\n"
-	      "         [--tls-cert F --tls-key F] [--client ID:SECRET]... [--public-client ID]...\n"
+	      "         [--tls-cert F --tls-key F] [--client ID:SECRET]... [--public-client "
+	      "ID]...\n"
 	      "         [--rotation on|off] [--reuse strict|allow] [--grace S]\n"
 	      "         [--same-access-token] [--expires-in N] [--refresh-expires-in N]\n"
 	      "         [--token-bytes N] [--latency-ms N] [--require-accept-json]\n"
@@ -127,7 +128,8 @@ static int parse_args(idp_server *srv, idp_opts *o, int argc, char **argv)
 		const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
 		int rc = v ? parse_valued(srv, o, opt, v) : 1;
 		if (rc != 0)
-			fprintf(stderr, "oauthtop-idp: %s %s\n", rc > 0 ? "unknown option or missing value:" : "bad value for", opt);
+			fprintf(stderr, "oauthtop-idp: %s %s\n",
+			        rc > 0 ? "unknown option or missing value:" : "bad value for", opt);
 		free(opt);
 		if (rc != 0)
 			return -1;
@@ -198,7 +200,8 @@ static int start_listeners(idp_server *srv, const idp_opts *o, idp_run *run)
 		run->cert = read_file(o->cert_file);
 		run->key = read_file(o->key_file);
 		if (!run->cert || !run->key) {
-			fprintf(stderr, "oauthtop-idp: cannot read %s\n", run->cert ? o->key_file : o->cert_file);
+			fprintf(stderr, "oauthtop-idp: cannot read %s\n",
+			        run->cert ? o->key_file : o->cert_file);
 			return -1;
 		}
 		l.cert_pem = run->cert;
@@ -230,7 +233,9 @@ static int announce(const idp_server *srv, const idp_opts *o)
 	if (o->port_file && write_port_file(o->port_file, srv->port) != 0)
 		return -1;
 	if (!o->quiet)
-		fprintf(stderr, "oauthtop-idp: listening on %s://127.0.0.1:%d (admin http://127.0.0.1:%d)\n",
+		fprintf(stderr,
+		        "oauthtop-idp: listening on %s://127.0.0.1:%d (admin "
+		        "http://127.0.0.1:%d)\n",
 		        srv->tls ? "https" : "http", srv->port, srv->admin_port);
 	return 0;
 }
@@ -273,7 +278,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	int rc = 1;
-	if (idp_timer_start() == 0 && start_listeners(&srv, &o, &run) == 0 && announce(&srv, &o) == 0) {
+	if (idp_timer_start() == 0 && start_listeners(&srv, &o, &run) == 0 &&
+	    announce(&srv, &o) == 0) {
 		int sig = 0;
 		while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
 			;

@@ -238,9 +238,9 @@ static void sc_html(idp_reply *r, const idp_success *s, const cJSON *p, double n
 	(void)p;
 	(void)now;
 	static const char page[] =
-	    "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body><form "
-	    "method=\"post\" action=\"/login\"><input name=\"user\"><input name=\"password\" "
-	    "type=\"password\"><button>Sign in</button></form></body></html>\n";
+	        "<!DOCTYPE html>\n<html><head><title>Sign in</title></head>\n<body><form "
+	        "method=\"post\" action=\"/login\"><input name=\"user\"><input name=\"password\" "
+	        "type=\"password\"><button>Sign in</button></form></body></html>\n";
 	idp_reply_body(r, 200, "text/html; charset=utf-8", page, sizeof page - 1);
 }
 
@@ -331,7 +331,8 @@ static void sc_unauth_client(idp_reply *r, const idp_success *s, const cJSON *p,
 	(void)s;
 	(void)p;
 	(void)now;
-	idp_reply_error(r, 401, "unauthorized_client", "Invalid client or Invalid client credentials");
+	idp_reply_error(r, 401, "unauthorized_client",
+	                "Invalid client or Invalid client credentials");
 }
 
 static void sc_servicenow_401(idp_reply *r, const idp_success *s, const cJSON *p, double now)
@@ -377,7 +378,8 @@ static void sc_rate_reset(idp_reply *r, const idp_success *s, const cJSON *p, do
 	snprintf(v, sizeof v, "%ld", (long)now + idp_param_long(p, "seconds", 60));
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "errorCode", "E0000047");
-	cJSON_AddStringToObject(o, "errorSummary", "API call exceeded rate limit due to too many requests.");
+	cJSON_AddStringToObject(o, "errorSummary",
+	                        "API call exceeded rate limit due to too many requests.");
 	idp_reply_json(r, 429, o);
 	idp_reply_header(r, "X-Rate-Limit-Reset", v);
 	idp_reply_header(r, "X-Rate-Limit-Limit", "600");
@@ -390,7 +392,8 @@ static void sc_unavailable(idp_reply *r, const idp_success *s, const cJSON *p, d
 	(void)now;
 	char v[32];
 	snprintf(v, sizeof v, "%ld", idp_param_long(p, "seconds", 30));
-	idp_reply_error(r, 503, "temporarily_unavailable", "The service is temporarily unavailable.");
+	idp_reply_error(r, 503, "temporarily_unavailable",
+	                "The service is temporarily unavailable.");
 	idp_reply_header(r, "Retry-After", v);
 }
 
@@ -484,8 +487,9 @@ static void sc_nul(idp_reply *r, const idp_success *s, const cJSON *p, double no
 	(void)s;
 	(void)now;
 	if (param_bool(p, "escaped", 0)) {
-		static const char e[] = "{\"access_token\":\"A2\\u0000X\",\"token_type\":\"Bearer\","
-		                        "\"expires_in\":3600,\"refresh_token\":\"R\\u00002\"}";
+		static const char e[] =
+		        "{\"access_token\":\"A2\\u0000X\",\"token_type\":\"Bearer\","
+		        "\"expires_in\":3600,\"refresh_token\":\"R\\u00002\"}";
 		idp_reply_body(r, 200, "application/json", e, sizeof e - 1);
 		return;
 	}
@@ -508,7 +512,8 @@ static void sc_error(idp_reply *r, const idp_success *s, const cJSON *p, double 
 {
 	(void)s;
 	(void)now;
-	idp_reply_error(r, (int)idp_param_long(p, "status", 400), param_str(p, "error", "invalid_request"),
+	idp_reply_error(r, (int)idp_param_long(p, "status", 400),
+	                param_str(p, "error", "invalid_request"),
 	                param_str(p, "description", NULL));
 	const cJSON *ra = cJSON_GetObjectItemCaseSensitive(p, "retry_after");
 	if (cJSON_IsString(ra))
@@ -538,53 +543,53 @@ static void sc_raw(idp_reply *r, const idp_success *s, const cJSON *p, double no
 #define E IDP_SHAPE_ERROR
 #define C IDP_SHAPE_CLIENT
 static const idp_scenario scenarios[] = {
-    {"ok", S, 0, sc_ok},
-    {"ok_no_refresh_token", K, 0, sc_no_rt},
-    {"empty_refresh_token", K, 0, sc_empty_rt},
-    {"null_refresh_token", K, 0, sc_null_rt},
-    {"expires_in_string", S, 0, sc_exp_string},
-    {"expires_in_bad", S, 0, sc_exp_bad},
-    {"no_expires_in", S, 0, sc_no_exp},
-    {"expires_in_value", S, 0, sc_exp_value},
-    {"bearer_lowercase", S, 0, sc_bearer_lc},
-    {"refresh_expires_in", S, 0, sc_refresh_exp},
-    {"github_expiry", S, 0, sc_github_exp},
-    {"intuit_expiry", S, 0, sc_intuit_exp},
-    {"extra_members", S, 0, sc_extra},
-    {"html_200", E, 0, sc_html},
-    {"github_bad_refresh_token", E, 0, sc_github_bad},
-    {"vendor_status", E, 0, sc_vendor_status},
-    {"truncated", S, 0, sc_truncated},
-    {"invalid_grant", E, 0, sc_invalid_grant},
-    {"invalid_grant_403", E, 0, sc_invalid_grant_403},
-    {"zoom_invalid_grant", E, 0, sc_zoom},
-    {"entra_invalid_grant", E, 0, sc_entra},
-    {"invalid_client", C, 0, sc_invalid_client},
-    {"unauthorized_client", C, 0, sc_unauth_client},
-    {"servicenow_401", C, 0, sc_servicenow_401},
-    {"invalid_scope", E, 0, sc_invalid_scope},
-    {"rotate_then_stall", S, 60000, sc_ok},
-    {"rate_limit_retry_after", E, 0, sc_retry_after},
-    {"rate_limit_reset", E, 0, sc_rate_reset},
-    {"unavailable", E, 0, sc_unavailable},
-    {"temporarily_unavailable_400", E, 0, sc_tu_400},
-    {"server_error", E, 0, sc_server_error},
-    {"bad_gateway_empty", E, 0, sc_502},
-    {"gateway_timeout_empty", E, 0, sc_504},
-    {"close", E, 0, sc_close},
-    {"stall", E, 3600000, sc_close},
-    {"redirect", E, 0, sc_redirect},
-    {"form_encoded", S, 0, sc_form},
-    {"slow_loris", S, 0, sc_slow},
-    {"huge_body", E, 0, sc_huge},
-    {"endless_body", E, 0, sc_endless},
-    {"deep_json", E, 0, sc_deep},
-    {"nul_bytes", E, 0, sc_nul},
-    {"invalid_utf8", E, 0, sc_utf8},
-    {"latency", S, 1000, sc_ok},
-    {"error", E, 0, sc_error},
-    {"raw", E, 0, sc_raw},
-    {"revoke_unavailable", E, 0, sc_unavailable},
+        {"ok", S, 0, sc_ok},
+        {"ok_no_refresh_token", K, 0, sc_no_rt},
+        {"empty_refresh_token", K, 0, sc_empty_rt},
+        {"null_refresh_token", K, 0, sc_null_rt},
+        {"expires_in_string", S, 0, sc_exp_string},
+        {"expires_in_bad", S, 0, sc_exp_bad},
+        {"no_expires_in", S, 0, sc_no_exp},
+        {"expires_in_value", S, 0, sc_exp_value},
+        {"bearer_lowercase", S, 0, sc_bearer_lc},
+        {"refresh_expires_in", S, 0, sc_refresh_exp},
+        {"github_expiry", S, 0, sc_github_exp},
+        {"intuit_expiry", S, 0, sc_intuit_exp},
+        {"extra_members", S, 0, sc_extra},
+        {"html_200", E, 0, sc_html},
+        {"github_bad_refresh_token", E, 0, sc_github_bad},
+        {"vendor_status", E, 0, sc_vendor_status},
+        {"truncated", S, 0, sc_truncated},
+        {"invalid_grant", E, 0, sc_invalid_grant},
+        {"invalid_grant_403", E, 0, sc_invalid_grant_403},
+        {"zoom_invalid_grant", E, 0, sc_zoom},
+        {"entra_invalid_grant", E, 0, sc_entra},
+        {"invalid_client", C, 0, sc_invalid_client},
+        {"unauthorized_client", C, 0, sc_unauth_client},
+        {"servicenow_401", C, 0, sc_servicenow_401},
+        {"invalid_scope", E, 0, sc_invalid_scope},
+        {"rotate_then_stall", S, 60000, sc_ok},
+        {"rate_limit_retry_after", E, 0, sc_retry_after},
+        {"rate_limit_reset", E, 0, sc_rate_reset},
+        {"unavailable", E, 0, sc_unavailable},
+        {"temporarily_unavailable_400", E, 0, sc_tu_400},
+        {"server_error", E, 0, sc_server_error},
+        {"bad_gateway_empty", E, 0, sc_502},
+        {"gateway_timeout_empty", E, 0, sc_504},
+        {"close", E, 0, sc_close},
+        {"stall", E, 3600000, sc_close},
+        {"redirect", E, 0, sc_redirect},
+        {"form_encoded", S, 0, sc_form},
+        {"slow_loris", S, 0, sc_slow},
+        {"huge_body", E, 0, sc_huge},
+        {"endless_body", E, 0, sc_endless},
+        {"deep_json", E, 0, sc_deep},
+        {"nul_bytes", E, 0, sc_nul},
+        {"invalid_utf8", E, 0, sc_utf8},
+        {"latency", S, 1000, sc_ok},
+        {"error", E, 0, sc_error},
+        {"raw", E, 0, sc_raw},
+        {"revoke_unavailable", E, 0, sc_unavailable},
 };
 #undef S
 #undef K
@@ -619,8 +624,7 @@ long idp_rule_add(idp_server *srv, const cJSON *obj, const char **err)
 		*err = "rule must be a JSON object";
 		return -1;
 	}
-	const idp_scenario *sc =
-	    idp_scenario_find(param_str(obj, "scenario", NULL));
+	const idp_scenario *sc = idp_scenario_find(param_str(obj, "scenario", NULL));
 	if (!sc) {
 		*err = "unknown or missing scenario";
 		return -1;

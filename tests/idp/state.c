@@ -265,7 +265,8 @@ static idp_token *token_add(idp_server *srv, idp_family *fam, char *value, doubl
 	t->fam = fam;
 	t->state = IDP_T_CURRENT;
 	t->issued_at = now;
-	t->expires_at = srv->cfg.refresh_expires_in > 0 ? now + (double)srv->cfg.refresh_expires_in : 0;
+	t->expires_at =
+	        srv->cfg.refresh_expires_in > 0 ? now + (double)srv->cfg.refresh_expires_in : 0;
 	idp_map_put(&srv->tokens, value, t);
 	return t;
 }
@@ -282,8 +283,9 @@ idp_family *idp_family_seed(idp_server *srv, const char *name, const char *value
 		t->fam = fam;
 		t->state = IDP_T_CURRENT;
 		t->issued_at = now;
-		t->expires_at =
-		    srv->cfg.refresh_expires_in > 0 ? now + (double)srv->cfg.refresh_expires_in : 0;
+		t->expires_at = srv->cfg.refresh_expires_in > 0
+		                        ? now + (double)srv->cfg.refresh_expires_in
+		                        : 0;
 	} else {
 		t = token_add(srv, fam, idp_xstrdup(value), now);
 	}
@@ -410,7 +412,8 @@ static int json_flag(const cJSON *it, int *out)
 		*out = cJSON_IsTrue(it);
 		return 0;
 	}
-	if (cJSON_IsString(it) && (!strcmp(it->valuestring, "on") || !strcmp(it->valuestring, "off"))) {
+	if (cJSON_IsString(it) &&
+	    (!strcmp(it->valuestring, "on") || !strcmp(it->valuestring, "off"))) {
 		*out = !strcmp(it->valuestring, "on");
 		return 0;
 	}

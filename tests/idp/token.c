@@ -58,8 +58,8 @@ static int secret_ok(const idp_client *c, const char *secret)
 	return c && c->secret && secret && strcmp(c->secret, secret) == 0;
 }
 
-int idp_client_auth(idp_server *srv, const idp_request *req, const idp_form *form,
-                    char **client_id, const char **method)
+int idp_client_auth(idp_server *srv, const idp_request *req, const idp_form *form, char **client_id,
+                    const char **method)
 {
 	char *bid = NULL, *bsec = NULL;
 	int basic = idp_basic_parse(req->authorization, &bid, &bsec);
@@ -123,8 +123,8 @@ static void resolve_refresh(tok_ctx *c)
 
 static cJSON *params_masked(const idp_form *form)
 {
-	static const char *secret[] = {"refresh_token", "client_secret", "code", "device_code",
-	                               "code_verifier", "password"};
+	static const char *secret[] = {"refresh_token", "client_secret", "code",
+	                               "device_code",   "code_verifier", "password"};
 	cJSON *o = cJSON_CreateObject();
 	for (size_t i = 0; i < form->n; i++) {
 		const char *v = form->items[i].value;
@@ -176,7 +176,8 @@ static int refresh_check(tok_ctx *c, idp_reply *r)
 		return grant_error(c, r, "unknown_token", "Invalid refresh token");
 	if (fam->revoked)
 		return grant_error(c, r, "revoked",
-		                   fam->revoked_reason ? fam->revoked_reason : "Token has been revoked");
+		                   fam->revoked_reason ? fam->revoked_reason
+		                                       : "Token has been revoked");
 	if (c->tok->state == IDP_T_CURRENT) {
 		if (c->tok->expires_at > 0 && now >= c->tok->expires_at)
 			return grant_error(c, r, "expired", "Token is not active");
