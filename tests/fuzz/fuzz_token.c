@@ -1,6 +1,7 @@
 /* fuzz_token.c - libFuzzer harness for the token-endpoint answer parser and classifier
  * (include/oauthtop/token.h): ot_token_parse, ot_token_classify, ot_parse_retry_after,
- * ot_token_apply. Input: byte 0 picks the HTTP status, the rest is the body; the bytes after
+ * ot_token_apply. Input: the whole input is parsed as a body; then byte 0 picks the HTTP
+ * status and the rest is the body classified; the bytes after
  * the body's last newline (at most 64) are also tried as Retry-After / X-Rate-Limit-Reset.
  * Besides the sanitizers, broken invariants abort: a verdict reason on one line, a TOKEN
  * answer with a non-empty, printable-ASCII access token, expires_in within [0, 10 years]. */
@@ -125,6 +126,9 @@ int fuzz_token_one(const uint8_t *data, size_t size)
 	r.retry_after = tail[0] ? tail : NULL;
 	r.rate_limit_reset = tail[0] ? tail : NULL;
 	ot_token_classify(&r, FUZZ_NOW, &v);
+	fuzz_check_answer(&v.answer);
+	if (v.outcome == OT_OUTCOME_OK)
+		fuzz_apply(&v.answer);
 	fuzz_check_line(v.reason, sizeof(v.reason), "verdict reason not one line");
 	fuzz_check_line(v.error_code, sizeof(v.error_code), "error code not one line");
 	fuzz_check(v.outcome != OT_OUTCOME_OK || v.answer.kind == OT_ANSWER_TOKEN,
