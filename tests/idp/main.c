@@ -270,6 +270,9 @@ int main(int argc, char **argv)
 		idp_server_free(&srv);
 		return 1;
 	}
+	/* a shell starts background jobs with SIGINT ignored: sigwait needs it deliverable */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);

@@ -280,6 +280,8 @@ idp_family *idp_family_seed(idp_server *srv, const char *name, const char *value
 		fam->cur->rotated_at = now;
 	}
 	if (t) {
+		if (t->fam != fam && t->fam->cur == t)
+			t->fam->cur = NULL; /* the token moves to this family */
 		t->fam = fam;
 		t->state = IDP_T_CURRENT;
 		t->issued_at = now;
