@@ -401,7 +401,7 @@ static void draw_log(tui_app *app, const layout *L)
 static const char *const key_hints[] = {
         " r refresh  R refresh due  a authorize  %s details  / filter  s sort  t theme  ? help  "
         "q quit",
-        " r refresh  R all due  a auth  %s details  / filter  s sort  t theme  ? help  q quit",
+        " r refresh  R all due  %s details  / filter  s sort  t theme  ? help  q quit",
         " r refresh  R all due  %s details  / filter  ? help  q quit",
 };
 

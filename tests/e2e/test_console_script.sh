@@ -6,13 +6,14 @@
 . "$(dirname "$0")/lib.sh"
 
 idp_start
-write_config "alpha beta gamma-due"
+write_config "alpha beta gamma-due utf"
 AT="eyJhbGciOiJSUzI1NiJ9.payload-of-alpha.sig9Qk"
 RT="rt-alpha-very-secret-refresh-token-x7Pq"
 printf '{"access_token":"%s","token_type":"Bearer","expires_in":3600,"refresh_token":"%s","refresh_expires_in":86400}' \
 	"$AT" "$RT" | ot import alpha - >/dev/null || fail "import alpha"
 import_seed beta 3000
 import_seed gamma-due 100
+import_seed utf 3500
 
 # run_script NAME [ENV...]: runs the console on $T/NAME.script, headless; rc in $T/rc.
 run_script() {
@@ -47,7 +48,7 @@ run_script main
 [ "$(rc)" = 0 ] || { cat "$T/main.err"; fail "script run exited $(rc)"; }
 grep -q '^>gamma-due .*DUE' "$T/table.txt" || fail "table: $(cat "$T/table.txt")"
 grep -q ' alpha .*OK' "$T/table.txt" || fail "alpha not ok in the table"
-grep -q 'ok 2 .*due 1' "$T/table.txt" || fail "header counts: $(sed -n 2p "$T/table.txt")"
+grep -q 'ok 3 .*due 1' "$T/table.txt" || fail "header counts: $(sed -n 2p "$T/table.txt")"
 grep -q 'no keeper' "$T/table.txt" || fail "keeper status missing from the header"
 grep -q 'window 300s' "$T/table.txt" || fail "window missing from the header"
 grep -q '^ alpha ' "$T/details.txt" || fail "details title: $(head -1 "$T/details.txt")"
@@ -65,12 +66,29 @@ for k in 'r ' 'R ' 'Enter' '/ ' 's ' 't ' '? ' 'q ' 'PgDn' 'Home' 'End'; do
 	grep -q "^  $k" "$T/help.txt" || fail "help does not list key '$k'"
 done
 grep -q '^ ACCOUNT▾' "$T/sorted.txt" || fail "s: sort by account: $(sed -n 3p "$T/sorted.txt")"
-sed -n 4,6p "$T/sorted.txt" | awk '{ print $1 }' | tr -d '>' | tr '\n' ' ' | grep -q '^alpha beta gamma-due $' ||
-	fail "sorted by name: $(sed -n 4,6p "$T/sorted.txt")"
+sed -n 4,7p "$T/sorted.txt" | awk '{ print $1 }' | tr -d '>' | tr '\n' ' ' | grep -q '^alpha beta gamma-due utf $' ||
+	fail "sorted by name: $(sed -n 4,7p "$T/sorted.txt")"
 sed -n 6p "$T/clicked.txt" | grep -q '^>gamma-due' || fail "click on line 5 did not select: $(sed -n 4,6p "$T/clicked.txt")"
 w=$(LC_ALL=C.UTF-8 wc -L <"$T/small.txt")
 [ "$w" -le 80 ] && [ "$(wc -l <"$T/small.txt")" -eq 24 ] || fail "resize 80x24: $w columns"
 grep -q ' alpha ' "$T/small.txt" || fail "80x24 lost the rows"
+
+# 1b. UTF-8 text (a configuration file name with accents and wide characters) is measured by
+#     display width: the header keeps its clock, nothing overflows, at 120 and 80 columns.
+U="$T/prod-café-東京の設定ファイル.json"
+cp "$T/cfg.json" "$U"
+cat >"$T/utf.script" <<EOF
+:dump $T/utf.txt
+:resize 80 24
+:dump $T/utf80.txt
+EOF
+env LANG=C.UTF-8 TERM=xterm-256color COLUMNS=120 OAUTHTOP_SCRIPT="$T/utf.script" \
+	"$OAUTHTOP" --config "$U" >/dev/null 2>"$T/utf.err" || { cat "$T/utf.err"; fail "UTF-8 run"; }
+head -1 "$T/utf.txt" | grep -q 'prod-café-東京の設定ファイル.json .*[0-9][0-9]:[0-9][0-9]:[0-9][0-9]$' ||
+	fail "UTF-8 header: $(head -1 "$T/utf.txt")"
+[ "$(LC_ALL=C.UTF-8 wc -L <"$T/utf.txt")" -le 120 ] || fail "UTF-8 text overflows 120 columns"
+[ "$(LC_ALL=C.UTF-8 wc -L <"$T/utf80.txt")" -le 80 ] || fail "UTF-8 text overflows 80 columns"
+head -1 "$T/utf80.txt" | grep -q '[0-9][0-9]:[0-9][0-9]:[0-9][0-9]$' || fail "80 columns: clock lost"
 
 # 2. themes: t cycles (default -> high-contrast), a bad file names file and line, unknown name.
 mkdir -p "$T/themes"
@@ -98,7 +116,7 @@ tail -1 "$T/badtheme.txt" | grep -q 'no theme named "nosuch"' || fail "unknown t
 for th in default light high-contrast mono; do
 	env LANG=C.UTF-8 TERM=xterm-256color OAUTHTOP_SCRIPT="$T/badtheme.script" \
 		"$OAUTHTOP" --config "$T/cfg.json" tui --theme "$th" >/dev/null 2>&1 || fail "--theme $th"
-	tail -1 "$T/badtheme.txt" | grep -q 'theme' && fail "shipped theme $th: $(tail -1 "$T/badtheme.txt")"
+	tail -1 "$T/badtheme.txt" | grep -q 'using the default\|no theme' && fail "shipped theme $th: $(tail -1 "$T/badtheme.txt")"
 done
 
 # 3. refusals: no terminal (exit 3), a terminal without cursor addressing (exit 3),
