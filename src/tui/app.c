@@ -123,7 +123,7 @@ static void app_on_result(const ot_result *r, void *user)
 		app_flash(app, TUI_LEVEL_ERROR, "%s: %s", r->account, why);
 		break;
 	}
-	if (app->details)
+	if (app->details && strcmp(details_account(app), r->account) == 0)
 		details_sync(app);
 }
 

@@ -94,6 +94,11 @@ void details_close(tui_app *app)
 		app->mode = TUI_MODE_TABLE;
 }
 
+const char *details_account(const tui_app *app)
+{
+	return app->details ? app->details->account : NULL;
+}
+
 static const tui_row *details_row(tui_app *app)
 {
 	size_t i = model_find(app->model, app->details->account);

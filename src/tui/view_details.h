@@ -16,6 +16,9 @@ void details_close(tui_app *app);
 /* Re-reads what the store changed (masks only when a token fingerprint changed). */
 void details_sync(tui_app *app);
 
+/* The account shown, or NULL when the details are closed. */
+const char *details_account(const tui_app *app);
+
 void view_details_draw(tui_app *app);
 tui_result view_details_key(tui_app *app, int key);
 

@@ -3,7 +3,7 @@
 # countdowns tick, the due row has the due colour, r turns a due account ok, a failing refresh
 # shows its error, / filters, keys keep working while a request is slow, another process's
 # change appears within a second, R clears every due account, 80x24 stays usable, q exits 0
-# and restores the terminal; NO_COLOR gives a monochrome screen.
+# and restores the terminal; NO_COLOR and a terminal without colours give a monochrome screen.
 . "$(dirname "$0")/lib.sh"
 command -v tmux >/dev/null 2>&1 || ot_skip "tmux not installed"
 
@@ -163,4 +163,19 @@ row_e failer mono | grep -q '^.\[7m\|;7m\|\[7;' && fail "failer still selected i
 row_e failer mono | cat -v)"
 tm send-keys -t mono q
 wait_file "$T/exit" 50 || fail "q did not exit (mono)"
+
+# 12. a terminal without colours (vt100) gets the monochrome theme too.
+rm -f "$T/exit"
+tm new-session -d -s vt -x 120 -y 30 \
+	"env LANG=C.UTF-8 TERM=vt100 $OAUTHTOP --config $T/cfg.json; echo \"exit=\$?\" >$T/exit"
+i=0
+while ! tm capture-pane -p -t vt | grep -Eq '^.gamma '; do
+	i=$((i + 1)); [ $i -gt 50 ] && fail "vt100 console did not start"; sleep 0.1
+done
+tm capture-pane -p -e -t vt | grep -Eq '\[([0-9]+;)*(3[0-7]|38;5;[0-9]+)(;[0-9]+)*m' && fail "colours on vt100"
+tm send-keys -t vt j
+sleep 0.3
+row_e failer vt | grep -Eq '\[([0-9]+;)*[14](;[0-9]+)*m' || fail "vt100: the failing row is not emphasised: $(row_e failer vt | cat -v)"
+tm send-keys -t vt q
+wait_file "$T/exit" 50 || fail "q did not exit (vt100)"
 echo "all passed"
