@@ -11,16 +11,16 @@
 #include "oauthtop/remedy.h"
 
 static const char refresh_help[] =
-	"usage: oauthtop refresh [--all] [--force] [--concurrency N] [ACCOUNT...]\n\n"
-	"Refreshes every enabled account that is due (no ACCOUNT), the named accounts, or with\n"
-	"--all every enabled account. Accounts held by another keeper are skipped; accounts that\n"
-	"need reauthorization are never attempted.\n\n"
-	"  --all            every enabled account\n"
-	"  --force          also ignore backoff and min_interval (never another keeper's lease)\n"
-	"  --concurrency N  requests in flight at once (default: the configuration's)\n\n"
-	"Prints one line per account acted on, then a summary line.\n"
-	"exit: 0 all fine afterwards or nothing due; 1 a transient failure; 2 an account needs\n"
-	"      reauthorization; 3 usage, configuration or store error\n";
+        "usage: oauthtop refresh [--all] [--force] [--concurrency N] [ACCOUNT...]\n\n"
+        "Refreshes every enabled account that is due (no ACCOUNT), the named accounts, or with\n"
+        "--all every enabled account. Accounts held by another keeper are skipped; accounts that\n"
+        "need reauthorization are never attempted.\n\n"
+        "  --all            every enabled account\n"
+        "  --force          also ignore backoff and min_interval (never another keeper's lease)\n"
+        "  --concurrency N  requests in flight at once (default: the configuration's)\n\n"
+        "Prints one line per account acted on, then a summary line.\n"
+        "exit: 0 all fine afterwards or nothing due; 1 a transient failure; 2 an account needs\n"
+        "      reauthorization; 3 usage, configuration or store error\n";
 
 typedef struct refresh_tally {
 	ot_cli *cli;
@@ -74,7 +74,7 @@ static void on_skipped(refresh_tally *t, const ot_result *r, int64_t now)
 	memset(&c, 0, sizeof(c));
 	found = ot_store_get(t->cli->store, r->account, 0, &c, &err);
 	h = ot_health_eval(a, found == 1 ? &c : NULL, now,
-			   ot_config_settings(t->cli->cfg)->reauth_warning);
+	                   ot_config_settings(t->cli->cfg)->reauth_warning);
 	if (h.state == OT_STATE_REAUTH) {
 		print_reauth(r->account, h.reason ? h.reason : r->reason);
 		t->reauth++;
@@ -141,7 +141,8 @@ static int parse_concurrency(const char *s, int *out)
 		return 0;
 	v = strtol(s, &end, 10);
 	if (!*s || *end || v < 1 || v > 100000) {
-		ot_cli_error("refresh: --concurrency wants a number from 1 to 100000, not \"%s\"", s);
+		ot_cli_error("refresh: --concurrency wants a number from 1 to 100000, not \"%s\"",
+		             s);
 		return -1;
 	}
 	*out = (int)v;
@@ -150,7 +151,7 @@ static int parse_concurrency(const char *s, int *out)
 
 /* Queues the named accounts (checked beforehand), every enabled one, or what is due. */
 static int refresh_submit(ot_cli *cli, ot_engine *e, const char **names, int n, bool all,
-			  bool force, ot_err *err)
+                          bool force, ot_err *err)
 {
 	if (n == 0 && !all)
 		return ot_engine_submit_due(e, ot_cli_now(), err) < 0 ? -1 : 0;
@@ -201,8 +202,8 @@ static int refresh_run(ot_cli *cli, const char **names, int n, bool all, bool fo
 		ot_cli_error("refresh: %s", err.msg);
 		tally_rc(&t, OT_EXIT_USAGE);
 	}
-	printf("refresh: %d refreshed, %d failed, %d needs reauthorization, %d skipped", t.refreshed,
-	       t.failed, t.reauth, t.skipped);
+	printf("refresh: %d refreshed, %d failed, %d needs reauthorization, %d skipped",
+	       t.refreshed, t.failed, t.reauth, t.skipped);
 	if (t.errors)
 		printf(", %d errors", t.errors);
 	putchar('\n');
@@ -214,10 +215,10 @@ int ot_cmd_refresh(ot_cli *cli, int argc, char **argv)
 	bool all = false, force = false, help = false;
 	const char *conc_s = NULL;
 	const ot_opt opts[] = {
-		{"all", 0, &all, NULL},
-		{"force", 0, &force, NULL},
-		{"concurrency", 1, NULL, &conc_s},
-		{NULL, 0, NULL, NULL},
+	        {"all", 0, &all, NULL},
+	        {"force", 0, &force, NULL},
+	        {"concurrency", 1, NULL, &conc_s},
+	        {NULL, 0, NULL, NULL},
 	};
 	const char **names = calloc((size_t)argc + 1, sizeof(*names));
 	int n = 0, conc = 0, rc = OT_EXIT_USAGE;

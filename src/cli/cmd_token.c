@@ -12,13 +12,13 @@
 #include "oauthtop/remedy.h"
 
 static const char token_help[] =
-	"usage: oauthtop token ACCOUNT [--min-valid S]\n\n"
-	"Prints ACCOUNT's access token on standard output, nothing else, refreshing it first\n"
-	"when it is due or has less than S seconds left (--min-valid, default 0). Messages go\n"
-	"to standard error. When another keeper is refreshing the account, waits for it.\n\n"
-	"exit: 0 printed (also when a refresh failed transiently but the token is still valid,\n"
-	"      with a warning); 1 no valid token and a transient failure; 2 needs\n"
-	"      reauthorization; 3 unknown account, usage, configuration or store error\n";
+        "usage: oauthtop token ACCOUNT [--min-valid S]\n\n"
+        "Prints ACCOUNT's access token on standard output, nothing else, refreshing it first\n"
+        "when it is due or has less than S seconds left (--min-valid, default 0). Messages go\n"
+        "to standard error. When another keeper is refreshing the account, waits for it.\n\n"
+        "exit: 0 printed (also when a refresh failed transiently but the token is still valid,\n"
+        "      with a warning); 1 no valid token and a transient failure; 2 needs\n"
+        "      reauthorization; 3 unknown account, usage, configuration or store error\n";
 
 typedef struct token_ctx {
 	ot_cli *cli;
@@ -45,7 +45,7 @@ static int token_load(token_ctx *t)
 		return -1;
 	}
 	t->h = ot_health_eval(t->acct, found ? &t->cred : NULL, t->now,
-			      ot_config_settings(t->cli->cfg)->reauth_warning);
+	                      ot_config_settings(t->cli->cfg)->reauth_warning);
 	return 0;
 }
 
@@ -129,7 +129,7 @@ static int token_reauth(const token_ctx *t)
 
 	ot_remedy_hint(t->acct->name, t->cred.last_outcome, why, hint, sizeof(hint));
 	ot_cli_error("token: %s needs reauthorization: %s%s%s", t->acct->name, why,
-		     hint[0] ? " \u2014 " : "", hint);
+	             hint[0] ? " \u2014 " : "", hint);
 	return OT_EXIT_REAUTH;
 }
 
@@ -141,14 +141,14 @@ static int token_print(const token_ctx *t, bool wanted)
 	ot_countdown(t->h.access_left, t->h.access_known, false, cd, sizeof(cd));
 	if (wanted && t->attempted && t->kind == OT_RESULT_FAILED)
 		ot_cli_error("token: warning: %s: refresh failed (%s); the access token is still "
-			     "valid for %s",
-			     t->acct->name, t->reason, cd);
+		             "valid for %s",
+		             t->acct->name, t->reason, cd);
 	else if (t->h.access_known && t->h.access_left < t->min_valid)
 		ot_cli_error("token: warning: %s: the access token is valid for %s only, less "
-			     "than --min-valid %lld s%s%s",
-			     t->acct->name, cd, (long long)t->min_valid,
-			     t->attempted && t->reason[0] ? ": " : "",
-			     t->attempted ? t->reason : "");
+		             "than --min-valid %lld s%s%s",
+		             t->acct->name, cd, (long long)t->min_valid,
+		             t->attempted && t->reason[0] ? ": " : "",
+		             t->attempted ? t->reason : "");
 	fputs(t->cred.access_token, stdout);
 	fputc('\n', stdout);
 	return fflush(stdout) == 0 ? OT_EXIT_OK : OT_EXIT_USAGE;
@@ -173,8 +173,8 @@ static int token_serve(token_ctx *t)
 		ot_cli_error("token: %s: %s", t->acct->name, t->reason);
 	else
 		ot_cli_error("token: %s: no valid access token%s%s", t->acct->name,
-			     t->attempted && t->reason[0] ? ": " : "",
-			     t->attempted ? t->reason : "");
+		             t->attempted && t->reason[0] ? ": " : "",
+		             t->attempted ? t->reason : "");
 	return t->attempted && t->kind == OT_RESULT_ERROR ? OT_EXIT_USAGE : OT_EXIT_WARN;
 }
 
@@ -199,8 +199,8 @@ int ot_cmd_token(ot_cli *cli, int argc, char **argv)
 	bool help = false;
 	const char *min_s = NULL;
 	const ot_opt opts[] = {
-		{"min-valid", 1, NULL, &min_s},
-		{NULL, 0, NULL, NULL},
+	        {"min-valid", 1, NULL, &min_s},
+	        {NULL, 0, NULL, NULL},
 	};
 	const char *pos[1];
 	int n = 0, rc;
@@ -215,7 +215,8 @@ int ot_cmd_token(ot_cli *cli, int argc, char **argv)
 		return OT_EXIT_OK;
 	}
 	if (n != 1) {
-		ot_cli_error("token: which account? (usage: oauthtop token ACCOUNT [--min-valid S])");
+		ot_cli_error(
+		        "token: which account? (usage: oauthtop token ACCOUNT [--min-valid S])");
 		return OT_EXIT_USAGE;
 	}
 	if (parse_min_valid(min_s, &t.min_valid) < 0 || ot_cli_load(cli) < 0 ||

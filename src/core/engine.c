@@ -190,13 +190,11 @@ static void eng_beat(ot_engine *e, int64_t now)
 {
 	ot_err err;
 
-	if (ot_store_keeper_beat(e->st, &e->holder, e->opts.actor_kind, e->started, now, &err) ==
-	    0)
+	if (ot_store_keeper_beat(e->st, &e->holder, e->opts.actor_kind, e->started, now, &err) == 0)
 		e->last_beat = now;
 }
 
-ot_engine *ot_engine_new(const ot_config *cfg, ot_store *st, const ot_engine_opts *o,
-			 ot_err *err)
+ot_engine *ot_engine_new(const ot_config *cfg, ot_store *st, const ot_engine_opts *o, ot_err *err)
 {
 	ot_engine *e = eng_calloc(1, sizeof(*e));
 	const ot_settings *set = ot_config_settings(cfg);
@@ -216,7 +214,7 @@ ot_engine *ot_engine_new(const ot_config *cfg, ot_store *st, const ot_engine_opt
 	e->holder.host = e->host;
 	e->holder.pid = (int64_t)getpid();
 	snprintf(e->actor, sizeof(e->actor), "%s@%s:%lld", e->opts.actor_kind, e->host,
-		 (long long)e->holder.pid);
+	         (long long)e->holder.pid);
 	e->http = ot_http_new(e->conc, err);
 	if (!e->http) {
 		free(e);
@@ -289,8 +287,7 @@ int ot_engine_submit(ot_engine *e, const char *account, bool force, ot_err *err)
 
 /* DESIGN §3.7 and §2: due, expired, or failing with its retry time reached; never within
  * min_interval of the last attempt (a lost answer excepted: grace periods are short). */
-static bool eng_is_due(const ot_engine *e, const ot_account *a, const ot_credential *c,
-		       int64_t now)
+static bool eng_is_due(const ot_engine *e, const ot_account *a, const ot_credential *c, int64_t now)
 {
 	ot_health h = ot_health_eval(a, c, now, e->set->reauth_warning);
 	bool lost = eng_cred_lost_marker(c);

@@ -29,7 +29,7 @@ static bool answer_lost(const ot_http_req *r, const ot_http_result *hr, const ot
 /* Fills what every result shares: the credential to commit (a copy of the leased one, its
  * lease cleared), the event, the fingerprints. */
 static eng_out *out_begin(ot_engine *e, uint32_t j, ot_result_kind kind, const char *ev_kind,
-			  double secs)
+                          double secs)
 {
 	eng_job *job = &e->jobs[j];
 	eng_out *o = eng_out_new(e, j, kind);
@@ -64,10 +64,10 @@ static void finish_ok(ot_engine *e, uint32_t j, ot_verdict *v, double secs, int6
 	o->res.rotated = ot_token_apply(&o->cred, &v->answer, job->sent_at, job->acct->provider);
 	if (job->lost_retry)
 		snprintf(o->reason, sizeof(o->reason), "%s",
-			 "recovered a lost answer by resending the same refresh token");
+		         "recovered a lost answer by resending the same refresh token");
 	else
 		snprintf(o->reason, sizeof(o->reason), "%s",
-			 o->res.rotated ? "rotated refresh token" : "");
+		         o->res.rotated ? "rotated refresh token" : "");
 	out_end(o, now);
 }
 
@@ -75,7 +75,7 @@ static void finish_ok(ot_engine *e, uint32_t j, ot_verdict *v, double secs, int6
  * lease and its in-flight marker so the next attempt, by us or by any keeper once we are
  * gone, resends that same refresh token once (grace periods), soon. */
 static void finish_transient(ot_engine *e, uint32_t j, ot_verdict *v, bool lost, double secs,
-			     int64_t now)
+                             int64_t now)
 {
 	eng_job *job = &e->jobs[j];
 	eng_out *o = out_begin(e, j, OT_RESULT_FAILED, "failed", secs);
@@ -86,13 +86,13 @@ static void finish_transient(ot_engine *e, uint32_t j, ot_verdict *v, bool lost,
 	o->cred.last_attempt_at = job->sent_at;
 	o->cred.last_outcome = OT_OUTCOME_TRANSIENT;
 	delay = ot_backoff_delay(o->cred.failures, e->set->backoff_base, e->set->backoff_max,
-				 eng_random(e));
+	                         eng_random(e));
 	if (lost && !job->lost_retry && delay > ENG_LOST_RETRY_DELAY)
 		delay = ENG_LOST_RETRY_DELAY;
 	next = now + delay;
 	o->cred.next_attempt_at = v->retry_at > next ? v->retry_at : next;
 	snprintf(o->reason, sizeof(o->reason), "%s%s", v->reason,
-		 lost ? " (answer lost: the same refresh token will be sent again)" : "");
+	         lost ? " (answer lost: the same refresh token will be sent again)" : "");
 	ot_credential_set_str(&o->cred.last_error, o->reason);
 	o->keep_lease = lost;
 	out_end(o, now);
@@ -111,7 +111,7 @@ static int refresh_token_changed(ot_engine *e, const eng_job *job)
 	if (found < 0)
 		return -1;
 	changed = found && cur.refresh_token && job->cred.refresh_token &&
-		  strcmp(cur.refresh_token, job->cred.refresh_token) != 0;
+	          strcmp(cur.refresh_token, job->cred.refresh_token) != 0;
 	ot_credential_clear(&cur);
 	return changed;
 }
@@ -122,8 +122,8 @@ static void finish_race(ot_engine *e, uint32_t j, const ot_verdict *v, double se
 	eng_out *o = eng_out_new(e, j, OT_RESULT_RACE);
 
 	snprintf(o->reason, sizeof(o->reason),
-		 "another keeper rotated the refresh token meanwhile (%s); its newer token is kept",
-		 v->reason);
+	         "another keeper rotated the refresh token meanwhile (%s); its newer token is kept",
+	         v->reason);
 	o->res.seconds = secs;
 	snprintf(o->res.old_fp, OT_FP_LEN, "%s", job->cred.refresh_fp);
 	o->release = true;
@@ -154,7 +154,7 @@ static void finish_permanent(ot_engine *e, uint32_t j, ot_verdict *v, double sec
 	o = out_begin(e, j, OT_RESULT_REAUTH, job->lost_retry ? "lost" : "reauth", secs);
 	if (job->lost_retry)
 		snprintf(o->reason, sizeof(o->reason), "answer lost during rotation: %s",
-			 v->reason);
+		         v->reason);
 	else
 		snprintf(o->reason, sizeof(o->reason), "%s", v->reason);
 	o->cred.failures++;
@@ -239,12 +239,13 @@ static void flush_check_skipped(ot_engine *e)
 		memset(&cur, 0, sizeof(cur));
 		if (!o->commit || ot_store_get(e->st, o->res.account, 0, &cur, &err) != 1)
 			continue;
-		if (cur.updated_at != o->cred.updated_at || cur.last_outcome != o->cred.last_outcome ||
+		if (cur.updated_at != o->cred.updated_at ||
+		    cur.last_outcome != o->cred.last_outcome ||
 		    strcmp(cur.refresh_fp, o->cred.refresh_fp) != 0 ||
 		    strcmp(cur.access_fp, o->cred.access_fp) != 0) {
 			o->res.kind = OT_RESULT_ERROR;
 			snprintf(o->reason, sizeof(o->reason),
-				 "result not stored: our lease lapsed and another keeper took it");
+			         "result not stored: our lease lapsed and another keeper took it");
 		}
 		ot_credential_clear(&cur);
 	}
@@ -283,7 +284,7 @@ static int flush_commits(ot_engine *e, ot_err *err)
 				continue;
 			o->res.kind = OT_RESULT_ERROR;
 			snprintf(o->reason, sizeof(o->reason), "could not store the result: %s",
-				 err->msg);
+			         err->msg);
 		}
 		rc = -1;
 	} else if (skipped) {

@@ -54,8 +54,8 @@ typedef struct eng_job {
 	uint32_t next; /* link in its provider's queued or ready list */
 	uint8_t state;
 	uint8_t mode;
-	bool lost_pending; /* our last attempt lost its answer; we still hold the lease */
-	bool lost_retry;   /* the attempt in progress resends a token whose answer was lost */
+	bool lost_pending;  /* our last attempt lost its answer; we still hold the lease */
+	bool lost_retry;    /* the attempt in progress resends a token whose answer was lost */
 	ot_credential cred; /* the leased credential (with secrets) while READY / FLIGHT */
 	ot_http_req *req;
 	int64_t sent_at;
@@ -67,7 +67,7 @@ typedef struct eng_list {
 } eng_list;
 
 typedef struct eng_prov {
-	int cap;      /* min(max_concurrency, concurrency) */
+	int cap; /* min(max_concurrency, concurrency) */
 	int inflight;
 	int picked; /* while a lease batch is being picked */
 	eng_list queued;

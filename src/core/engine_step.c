@@ -66,7 +66,7 @@ static void reason_countdown(char *out, size_t n, const char *what, int64_t secs
 
 /* Why a granted lease should not be used now, or NULL (DESIGN §3.7, §6 refresh --force). */
 static const char *lease_skip_reason(ot_engine *e, eng_job *j, const ot_lease *l, int64_t now,
-				     char *buf, size_t n)
+                                     char *buf, size_t n)
 {
 	const ot_credential *c = &l->cred;
 	ot_health h = ot_health_eval(j->acct, c, now, e->set->reauth_warning);
@@ -84,12 +84,12 @@ static const char *lease_skip_reason(ot_engine *e, eng_job *j, const ot_lease *l
 		return NULL;
 	if (c->next_attempt_at > now) {
 		reason_countdown(buf, n, "backing off after a failure: retry in",
-				 c->next_attempt_at - now);
+		                 c->next_attempt_at - now);
 		return buf;
 	}
 	if (c->last_attempt_at && now - c->last_attempt_at < e->set->min_interval) {
 		snprintf(buf, n, "attempted %llds ago (min_interval %llds; --force overrides)",
-			 (long long)(now - c->last_attempt_at), (long long)e->set->min_interval);
+		         (long long)(now - c->last_attempt_at), (long long)e->set->min_interval);
 		return buf;
 	}
 	if (j->mode == MODE_DUE && h.state == OT_STATE_OK)
@@ -112,10 +112,10 @@ static void lease_holder_name(ot_engine *e, const ot_credential *c, char *out, s
 				kind = k[i].kind;
 	if (kind)
 		snprintf(out, n, "held by %s@%s:%lld", kind, c->lease_host,
-			 (long long)c->lease_pid);
+		         (long long)c->lease_pid);
 	else
 		snprintf(out, n, "held by %s:%lld", c->lease_host ? c->lease_host : "?",
-			 (long long)c->lease_pid);
+		         (long long)c->lease_pid);
 	ot_store_keepers_free(k, nk);
 }
 
@@ -166,8 +166,8 @@ int eng_lease_batch(ot_engine *e, int64_t now, ot_err *err)
 		memset(&e->leases[i], 0, sizeof(e->leases[i]));
 		e->leases[i].account = e->jobs[e->batch[i]].acct->name;
 	}
-	if (ot_store_lease_take(e->st, &e->holder, e->leases, n, now, e->set->lease_seconds,
-				err) < 0) {
+	if (ot_store_lease_take(e->st, &e->holder, e->leases, n, now, e->set->lease_seconds, err) <
+	    0) {
 		for (size_t i = 0; i < n; i++) {
 			eng_out *o = eng_out_new(e, e->batch[i], OT_RESULT_ERROR);
 			snprintf(o->reason, sizeof(o->reason), "%s", err->msg);
@@ -232,7 +232,7 @@ static void start_one(ot_engine *e, uint32_t j, int64_t now)
 
 	memset(&spec, 0, sizeof(spec));
 	if (ot_http_token_spec(job->acct, job->cred.refresh_token, e->set->connect_timeout,
-			       e->set->total_timeout, &spec, &err) < 0) {
+	                       e->set->total_timeout, &spec, &err) < 0) {
 		ot_http_spec_clear(&spec);
 		start_fail(e, j, err.msg);
 		return;

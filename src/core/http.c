@@ -129,7 +129,7 @@ void ot_http_spec_clear(ot_http_spec *s)
 static void base64_encode(const unsigned char *in, size_t n, char *out)
 {
 	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t i, o = 0;
 
 	for (i = 0; i + 2 < n; i += 3) {
@@ -192,18 +192,18 @@ void ot_http_client_auth(const ot_provider *p, ot_http_spec *s)
 }
 
 int ot_http_token_spec(const ot_account *a, const char *refresh_token, int64_t connect_timeout,
-		       int64_t total_timeout, ot_http_spec *s, ot_err *err)
+                       int64_t total_timeout, ot_http_spec *s, ot_err *err)
 {
 	const ot_provider *p = a->provider;
 
 	if (!p->token_url || !*p->token_url)
 		return ot_err_set(err, "provider %s: no token URL (discovery has not run)",
-				  p->name);
+		                  p->name);
 	if (!ot_url_allowed(p->token_url))
 		return ot_err_set(err,
-				  "provider %s: token URL must be https:// (http:// only to a "
-				  "loopback host)",
-				  p->name);
+		                  "provider %s: token URL must be https:// (http:// only to a "
+		                  "loopback host)",
+		                  p->name);
 	if (a->grant == OT_GRANT_REFRESH_TOKEN && (!refresh_token || !*refresh_token))
 		return ot_err_set(err, "no refresh token stored");
 	s->url = p->token_url;
@@ -509,7 +509,7 @@ static void req_describe_error(const ot_http_req *r, char *out, size_t n)
 			snprintf(out, n, "timeout after %lld s", (long long)r->total_timeout);
 		else
 			snprintf(out, n, "connect timeout after %lld s",
-				 (long long)r->connect_timeout);
+			         (long long)r->connect_timeout);
 		return;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:

@@ -37,9 +37,9 @@ void ot_form_clear(ot_form *f);
  * ot_http_start() / ot_http_fetch(); ot_http_spec_clear() wipes whatever is left. */
 typedef struct ot_http_spec {
 	const char *url;
-	const char *ca_file;   /* extra trust anchor, NULL: system CAs only */
-	char *authorization;   /* owned "Basic ..." header value or NULL (secret) */
-	ot_form form;          /* owned POST body; empty: GET */
+	const char *ca_file;     /* extra trust anchor, NULL: system CAs only */
+	char *authorization;     /* owned "Basic ..." header value or NULL (secret) */
+	ot_form form;            /* owned POST body; empty: GET */
 	int64_t connect_timeout; /* seconds; 0: 10 */
 	int64_t total_timeout;   /* seconds; 0: 30 */
 } ot_http_spec;
@@ -56,7 +56,7 @@ void ot_http_client_auth(const ot_provider *p, ot_http_spec *s);
  * provider's extra_params, client authentication. Refuses a token URL that fails
  * ot_url_allowed(). s must be zeroed; returns 0 or -1 with err. */
 int ot_http_token_spec(const ot_account *a, const char *refresh_token, int64_t connect_timeout,
-		       int64_t total_timeout, ot_http_spec *s, ot_err *err);
+                       int64_t total_timeout, ot_http_spec *s, ot_err *err);
 
 typedef struct ot_http ot_http;         /* a multi handle + a share handle */
 typedef struct ot_http_req ot_http_req; /* one transfer */

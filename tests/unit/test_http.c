@@ -42,7 +42,7 @@ static ot_account account(const ot_provider *p, ot_grant g, const char *scope)
 static size_t b64_decode(const char *in, unsigned char *out)
 {
 	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	unsigned v = 0;
 	int bits = 0;
 	size_t n = 0;
@@ -69,8 +69,9 @@ static void test_form_encoding(void **state)
 	ot_form_add(&f, "grant_type", "refresh_token");
 	ot_form_add(&f, "refresh_token", "a+b/c=d%e&f g~h.i_j-k");
 	ot_form_add(&f, "empty", "");
-	assert_string_equal(f.buf, "grant_type=refresh_token&refresh_token=a%2Bb%2Fc%3Dd%25e%26f%20g"
-				   "~h.i_j-k&empty=");
+	assert_string_equal(f.buf,
+	                    "grant_type=refresh_token&refresh_token=a%2Bb%2Fc%3Dd%25e%26f%20g"
+	                    "~h.i_j-k&empty=");
 	assert_int_equal(f.len, strlen(f.buf));
 	ot_form_clear(&f);
 	assert_null(f.buf);
@@ -124,7 +125,7 @@ static void test_post_and_none(void **state)
 	assert_int_equal(ot_http_token_spec(&a, "RT", 10, 30, &s, &err), 0);
 	assert_null(s.authorization);
 	assert_string_equal(s.form.buf, "grant_type=refresh_token&refresh_token=RT&client_id=cid"
-					"&client_secret=se%20cret");
+	                                "&client_secret=se%20cret");
 	ot_http_spec_clear(&s);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(ot_http_token_spec(&b, "RT", 10, 30, &s, &err), 0);
@@ -148,8 +149,9 @@ static void test_scope_extra_params_and_client_credentials(void **state)
 	a = account(&p, OT_GRANT_REFRESH_TOKEN, "read write");
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(ot_http_token_spec(&a, "RT", 10, 30, &s, &err), 0);
-	assert_string_equal(s.form.buf, "grant_type=refresh_token&refresh_token=RT&scope=read%20write"
-					"&audience=https%3A%2F%2Fapi%2Fx&resource=r%201");
+	assert_string_equal(s.form.buf,
+	                    "grant_type=refresh_token&refresh_token=RT&scope=read%20write"
+	                    "&audience=https%3A%2F%2Fapi%2Fx&resource=r%201");
 	ot_http_spec_clear(&s);
 	/* client_credentials: no refresh token involved, scope only when set. */
 	cc = account(&p, OT_GRANT_CLIENT_CREDENTIALS, NULL);
@@ -238,13 +240,13 @@ static void test_protocols_restricted(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_form_encoding),
-		cmocka_unit_test(test_basic_auth_encodes_before_base64),
-		cmocka_unit_test(test_post_and_none),
-		cmocka_unit_test(test_scope_extra_params_and_client_credentials),
-		cmocka_unit_test(test_refusals),
-		cmocka_unit_test(test_fetch_refused),
-		cmocka_unit_test(test_protocols_restricted),
+	        cmocka_unit_test(test_form_encoding),
+	        cmocka_unit_test(test_basic_auth_encodes_before_base64),
+	        cmocka_unit_test(test_post_and_none),
+	        cmocka_unit_test(test_scope_extra_params_and_client_credentials),
+	        cmocka_unit_test(test_refusals),
+	        cmocka_unit_test(test_fetch_refused),
+	        cmocka_unit_test(test_protocols_restricted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
