@@ -176,12 +176,8 @@ static int64_t heap_key(const tui_model *m, size_t i)
 	return m->rows[m->heap[i]].next_eval;
 }
 
-static void heap_fix(tui_model *m, size_t i)
+static void heap_down(tui_model *m, size_t i)
 {
-	while (i > 0 && heap_key(m, (i - 1) / 2) > heap_key(m, i)) {
-		heap_swap(m, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, s = i;
 		if (l < m->n && heap_key(m, l) < heap_key(m, s))
@@ -195,14 +191,24 @@ static void heap_fix(tui_model *m, size_t i)
 	}
 }
 
+/* Restores the heap after the key at position i changed (either way). */
+static void heap_fix(tui_model *m, size_t i)
+{
+	while (i > 0 && heap_key(m, (i - 1) / 2) > heap_key(m, i)) {
+		heap_swap(m, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	heap_down(m, i);
+}
+
 static void heap_build(tui_model *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		m->heap[i] = (uint32_t)i;
 		m->rows[i].heap_pos = (uint32_t)i;
 	}
-	for (size_t i = m->n / 2; i-- > 0;)
-		heap_fix(m, i);
+	for (size_t i = m->n / 2; i-- > 0;) /* bottom-up: sift down only */
+		heap_down(m, i);
 }
 
 /* ---- health over time ---- */
