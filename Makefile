@@ -126,8 +126,13 @@ install: $(BIN)
 	    install -m 0644 contrib/completion/_oauthtop $(DESTDIR)$(PREFIX)/share/zsh/site-functions/; fi
 	if ls contrib/systemd/*.service >/dev/null 2>&1; then \
 	    install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \
-	    install -m 0644 contrib/systemd/*.service contrib/systemd/*.timer \
-	        $(DESTDIR)$(PREFIX)/lib/systemd/system/; fi
+	    for u in contrib/systemd/*.service contrib/systemd/*.timer; do \
+	        sed 's|/usr/local/bin/oauthtop|$(PREFIX)/bin/oauthtop|g' $$u \
+	            >$(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u) && \
+	        chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u); done; fi
+	if [ -f contrib/systemd/oauthtop.sysusers ]; then \
+	    install -d $(DESTDIR)$(PREFIX)/lib/sysusers.d && install -m 0644 \
+	        contrib/systemd/oauthtop.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/oauthtop.conf; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/oauthtop $(DESTDIR)$(PREFIX)/share/man/man1/oauthtop.1 \
