@@ -359,16 +359,29 @@ void ot_engine_stop_queue(ot_engine *e)
 
 /* --- the loop --- */
 
-/* One pass: finished attempts are stored (one transaction), freed slots refilled from the
- * leased-ahead pool and put on the wire before the next lease transaction. */
-static int eng_pass(ot_engine *e, int64_t now, ot_err *err)
+/* Collects what finished and refills the freed slots from the leased-ahead pool, putting the
+ * new requests on the wire; again while the performs themselves finished more transfers. */
+static void eng_harvest(ot_engine *e, int64_t now)
 {
+	for (int pass = 0; pass < 16; pass++) {
+		if (ot_http_finished_waiting(e->http))
+			eng_finish_done(e, now);
+		eng_start_ready(e, now);
+		ot_http_perform(e->http);
+		if (!ot_http_finished_waiting(e->http))
+			break;
+	}
+}
+
+int ot_engine_step(ot_engine *e, ot_err *err)
+{
+	int64_t now = eng_now();
 	int rc = 0;
 
-	if (ot_http_finished_waiting(e->http))
-		eng_finish_done(e, now);
-	eng_start_ready(e, now);
 	ot_http_perform(e->http);
+	eng_harvest(e, now);
+	/* Everything finished in this step is stored in one transaction, before any callback
+	 * and before the next lease transaction (a rotated refresh token first of all). */
 	if (e->n_outs && eng_flush(e, err) < 0)
 		rc = -1;
 	eng_deliver(e);
@@ -378,23 +391,9 @@ static int eng_pass(ot_engine *e, int64_t now, ot_err *err)
 	if (e->n_outs && eng_flush(e, rc < 0 ? &(ot_err){{0}} : err) < 0)
 		rc = -1;
 	eng_deliver(e);
+	/* Transfers finishing in this perform make ot_engine_timeout_ms() 0: the next step
+	 * comes at once. */
 	ot_http_perform(e->http);
-	return rc;
-}
-
-int ot_engine_step(ot_engine *e, ot_err *err)
-{
-	int64_t now = eng_now();
-	int rc = 0;
-
-	ot_http_perform(e->http);
-	/* Transfers that finished during this step's own performs would otherwise wait for the
-	 * next network event: go round again while there are any. */
-	for (int pass = 0; pass < 16 && rc == 0; pass++) {
-		rc = eng_pass(e, now, err);
-		if (!ot_http_finished_waiting(e->http))
-			break;
-	}
 	if (now - e->last_beat >= ENG_BEAT_EVERY)
 		eng_beat(e, now);
 	return rc;
