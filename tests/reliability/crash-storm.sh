@@ -46,7 +46,8 @@ rand_ms() {
 sql() { sqlite3 -cmd '.timeout 10000' "$STORE" "$@"; }
 
 start=$(date +%s)
-idp_start --reuse strict --grace "$GRACE" --latency-ms "$LATENCY" --expires-in 60 --threads 2
+idp_start --reuse strict --grace "$GRACE" --latency-ms "$LATENCY" --expires-in 60 --threads 2 \
+	--log "$T/idp.log"
 accts=""
 i=1
 while [ $i -le "$ACCOUNTS" ]; do accts="$accts c$i"; i=$((i + 1)); done
@@ -134,6 +135,15 @@ if [ $ok = 0 ]; then
 	comm -3 "$T/server" "$T/store" | cut -d' ' -f1 | sort -u | head -5 | while read -r a; do
 		echo "  $a: $(grep "^$a:" "$T/runs.out" | tail -3 | tr '\n' '|')"
 	done | sed 's/rt-[^ ]*/<token>/g' >&2
+	# The server's log and the store's history of the first lost accounts (fingerprints only).
+	t0=$(head -1 "$T/idp.log" | jq .t)
+	comm -3 "$T/server" "$T/store" | cut -d' ' -f1 | sort -u | head -"${CS_DUMP:-2}" | while read -r a; do
+		echo "  server log of $a (t since start, presented, state, outcome, new):"
+		jq -r --arg a "$a" --argjson t0 "$t0" 'select(.family == $a) |
+			"    \(.t - $t0 | . * 1000 | floor / 1000) \(.presented) \(.presented_state) \(.outcome) \(.new_rt)"' "$T/idp.log"
+		echo "  history of $a:"
+		sql "SELECT '    ' || at || ' ' || kind || ' ' || old_fp || '>' || new_fp || ' ' || coalesce(actor, '') || ' ' || coalesce(reason, '') FROM events WHERE account = '$a' ORDER BY id"
+	done >&2
 	exit 1
 fi
 exit 0
