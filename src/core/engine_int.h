@@ -111,6 +111,9 @@ struct ot_engine {
 	ot_lease *leases; /* lease batch buffer */
 	uint32_t *batch;
 	size_t batch_cap;
+	ot_keeper *keepers; /* keepers table, read once per lease batch when a lease is held */
+	size_t n_keepers;
+	bool keepers_loaded;
 	eng_out *outs; /* results of the current step */
 	size_t n_outs, outs_cap;
 };

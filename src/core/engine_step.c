@@ -100,23 +100,29 @@ static const char *lease_skip_reason(ot_engine *e, eng_job *j, const ot_lease *l
 /* "refresh@host:1234" from the keepers table, else "host:1234". */
 static void lease_holder_name(ot_engine *e, const ot_credential *c, char *out, size_t n)
 {
-	ot_keeper *k = NULL;
-	size_t nk = 0;
 	ot_err err;
 	const char *kind = NULL;
 
-	if (ot_store_keepers(e->st, &k, &nk, &err) == 0)
-		for (size_t i = 0; i < nk; i++)
-			if (k[i].pid == c->lease_pid && c->lease_host &&
-			    strcmp(k[i].host, c->lease_host) == 0)
-				kind = k[i].kind;
+	if (!e->keepers_loaded && ot_store_keepers(e->st, &e->keepers, &e->n_keepers, &err) == 0)
+		e->keepers_loaded = true;
+	for (size_t i = 0; i < e->n_keepers; i++)
+		if (e->keepers[i].pid == c->lease_pid && c->lease_host &&
+		    strcmp(e->keepers[i].host, c->lease_host) == 0)
+			kind = e->keepers[i].kind;
 	if (kind)
 		snprintf(out, n, "held by %s@%s:%lld", kind, c->lease_host,
 		         (long long)c->lease_pid);
 	else
 		snprintf(out, n, "held by %s:%lld", c->lease_host ? c->lease_host : "?",
 		         (long long)c->lease_pid);
-	ot_store_keepers_free(k, nk);
+}
+
+static void lease_forget_keepers(ot_engine *e)
+{
+	ot_store_keepers_free(e->keepers, e->n_keepers);
+	e->keepers = NULL;
+	e->n_keepers = 0;
+	e->keepers_loaded = false;
 }
 
 static void lease_sort_one(ot_engine *e, ot_lease *l, uint32_t j, int64_t now)
@@ -179,6 +185,7 @@ int eng_lease_batch(ot_engine *e, int64_t now, ot_err *err)
 		lease_sort_one(e, &e->leases[i], e->batch[i], now);
 		ot_credential_clear(&e->leases[i].cred);
 	}
+	lease_forget_keepers(e);
 	return 0;
 }
 
