@@ -6,6 +6,7 @@
 
 #include "core/engine_int.h"
 #include "oauthtop/health.h"
+#include "oauthtop/remedy.h"
 #include "oauthtop/token.h"
 
 /* --- leases --- */
@@ -73,7 +74,10 @@ static const char *lease_skip_reason(ot_engine *e, eng_job *j, const ot_lease *l
 	bool lost = l->lost_answer || j->lost_pending;
 
 	if (h.state == OT_STATE_REAUTH) {
-		snprintf(buf, n, "needs reauthorization: %s", h.reason ? h.reason : "");
+		char hint[400];
+		ot_remedy_hint(j->acct->name, c->last_outcome, h.reason, hint, sizeof(hint));
+		snprintf(buf, n, "needs reauthorization: %s%s%s", h.reason ? h.reason : "",
+		         hint[0] ? " \u2014 " : "", hint);
 		return buf;
 	}
 	if (h.state == OT_STATE_DISABLED)
