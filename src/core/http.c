@@ -719,23 +719,30 @@ ot_http_req *ot_http_next_done(ot_http *h)
 
 int ot_http_wait(ot_http *h, struct pollfd *extra, unsigned n_extra, int timeout_ms)
 {
-	struct curl_waitfd fds[16];
-	unsigned n = n_extra < 16 ? n_extra : 16;
+	struct curl_waitfd local[16];
+	struct curl_waitfd *fds = local;
 	int ready = 0;
 
-	for (unsigned i = 0; i < n; i++) {
+	if (n_extra > 16 && !(fds = calloc(n_extra, sizeof(*fds)))) {
+		fds = local;
+		n_extra = 16;
+	}
+	for (unsigned i = 0; i < n_extra; i++) {
 		fds[i].fd = extra[i].fd;
+		/* CURL_WAIT_POLLIN/PRI/OUT have poll()'s values. */
 		fds[i].events = (short)(extra[i].events & (POLLIN | POLLPRI | POLLOUT));
 		fds[i].revents = 0;
 	}
 	if (timeout_ms < 0)
 		timeout_ms = 1000;
-	curl_multi_poll(h->multi, n ? fds : NULL, n, timeout_ms, NULL);
-	for (unsigned i = 0; i < n; i++) {
+	curl_multi_poll(h->multi, n_extra ? fds : NULL, n_extra, timeout_ms, NULL);
+	for (unsigned i = 0; i < n_extra; i++) {
 		extra[i].revents = fds[i].revents;
 		if (fds[i].revents)
 			ready++;
 	}
+	if (fds != local)
+		free(fds);
 	return ready;
 }
 
