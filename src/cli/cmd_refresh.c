@@ -1,6 +1,7 @@
 /* cmd_refresh.c - `oauthtop refresh [--all] [--force] [--concurrency N] [ACCOUNT...]`: the
  * seed job. Refreshes what is due, the named accounts, or every enabled one, one line per
  * account acted on and a summary. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,52 @@ static int refresh_submit(ot_cli *cli, ot_engine *e, const char **names, int n, 
 	return 0;
 }
 
+/* SIGINT / SIGTERM: take no new work, let the requests in flight finish and be stored (an
+ * abandoned request would leave a lost answer behind); a second signal ends at once. */
+static volatile sig_atomic_t refresh_stop;
+static ot_engine *refresh_engine;
+
+static void refresh_on_signal(int sig)
+{
+	refresh_stop = 1;
+	signal(sig, SIG_DFL);
+	if (refresh_engine)
+		ot_engine_wakeup(refresh_engine);
+}
+
+static int refresh_loop(ot_engine *e, ot_err *err)
+{
+	bool stopping = false;
+
+	refresh_stop = 0;
+	refresh_engine = e;
+	signal(SIGINT, refresh_on_signal);
+	signal(SIGTERM, refresh_on_signal);
+	for (;;) {
+		if (ot_engine_step(e, err) < 0)
+			break;
+		if (refresh_stop && !stopping) {
+			stopping = true;
+			ot_engine_stop_queue(e);
+			if (ot_engine_pending(e))
+				ot_cli_error(
+				        "refresh: stopping: waiting for %zu request(s) in flight",
+				        ot_engine_pending(e));
+		}
+		if (ot_engine_pending(e) == 0) {
+			refresh_engine = NULL;
+			signal(SIGINT, SIG_DFL);
+			signal(SIGTERM, SIG_DFL);
+			return 0;
+		}
+		ot_engine_wait(e, NULL, 0, 1000);
+	}
+	refresh_engine = NULL;
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	return -1;
+}
+
 static int refresh_run(ot_cli *cli, const char **names, int n, bool all, bool force, int conc)
 {
 	refresh_tally t;
@@ -196,7 +243,7 @@ static int refresh_run(ot_cli *cli, const char **names, int n, bool all, bool fo
 	}
 	rc = refresh_submit(cli, e, names, n, all, force, &err);
 	if (rc == 0)
-		rc = ot_engine_run(e, &err);
+		rc = refresh_loop(e, &err);
 	ot_engine_free(e);
 	if (rc < 0) {
 		ot_cli_error("refresh: %s", err.msg);
@@ -206,6 +253,10 @@ static int refresh_run(ot_cli *cli, const char **names, int n, bool all, bool fo
 	       t.refreshed, t.failed, t.reauth, t.skipped);
 	if (t.errors)
 		printf(", %d errors", t.errors);
+	if (refresh_stop) {
+		printf(", interrupted");
+		tally_rc(&t, OT_EXIT_WARN);
+	}
 	putchar('\n');
 	return t.worst;
 }

@@ -8,10 +8,11 @@
 . "$(dirname "$0")/lib.sh"
 
 idp_start --reuse strict --grace 30
-write_config "g14 s14 g22 s22 gkill skill" '' '"timeouts": { "connect": 2, "total": 2 },'
+write_config "g14 s14 g22 s22 gkill skill i1 i2 i3" '' '"timeouts": { "connect": 2, "total": 2 },'
 for a in g14 s14 g22 s22; do import_seed $a; done
 import_seed gkill 7200
 import_seed skill 7200
+for a in i1 i2 i3; do import_seed $a 7200; done
 
 marker_kept() {
 	[ -n "$(db_col $1 lease_host)" ] || fail "$1: no in-flight marker kept"
@@ -94,4 +95,20 @@ recovered gkill
 idp_config '{"grace":0}'
 expect_rc 2 ot refresh skill
 lost_reauth skill
+
+# SIGINT: no new work, the request in flight finishes and is stored (no lost answer is
+# made), nothing stays leased; exit 1 (interrupted).
+idp_config '{"latency_ms":1500}'
+"$OAUTHTOP" --config "$T/cfg.json" refresh --force --concurrency 1 i1 i2 i3 >"$T/int.out" 2>"$T/int.err" &
+ipid=$!
+sleep 0.5
+kill -INT $ipid
+wait $ipid; rc=$?
+[ $rc = 1 ] || fail "interrupted refresh exited $rc: $(cat "$T/int.out" "$T/int.err")"
+grep -q '^i1: refreshed' "$T/int.out" || fail "the request in flight was not finished: $(cat "$T/int.out")"
+grep -q 'interrupted$' "$T/int.out" || fail "summary does not say interrupted"
+[ "$(db_rt i1)" = "$(idp_rt i1)" ] || fail "i1 not stored"
+[ "$(db_rt i2)" = seed-i2 ] && [ "$(db_rt i3)" = seed-i3 ] || fail "queued work was done after SIGINT"
+[ -z "$(sqlite3 "$STORE" "SELECT account FROM credentials WHERE lease_host IS NOT NULL AND account LIKE 'i%'")" ] ||
+	fail "leases left behind after SIGINT"
 echo "all passed"
