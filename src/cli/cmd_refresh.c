@@ -19,7 +19,9 @@ static const char refresh_help[] =
         "  --all            every enabled account\n"
         "  --force          also ignore backoff and min_interval (never another keeper's lease)\n"
         "  --concurrency N  requests in flight at once (default: the configuration's)\n\n"
-        "Prints one line per account acted on, then a summary line.\n"
+        "Prints one line per account acted on, then a summary line. On SIGINT or SIGTERM no new\n"
+        "account is started and the requests in flight finish first (a second signal ends at\n"
+        "once).\n"
         "exit: 0 all fine afterwards or nothing due; 1 a transient failure; 2 an account needs\n"
         "      reauthorization; 3 usage, configuration or store error\n";
 
