@@ -144,6 +144,19 @@ static void app_config_name(tui_app *app)
 	                : "");
 }
 
+/* Before the first read of the store, so that the engine's first heartbeat is not taken for
+ * another process's change. */
+static void app_start_engine(tui_app *app)
+{
+	ot_engine_opts eo = {0, "console", app_on_result, app};
+	ot_err eerr = {{0}};
+
+	app->engine = ot_engine_new(app->cfg, app->st, &eo, &eerr);
+	if (!app->engine)
+		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR, "refreshing is off: %s",
+		            eerr.msg);
+}
+
 int app_open(tui_app *app, ot_cli *cli, const tui_app_opts *o, ot_err *err)
 {
 	const char *no_color = getenv("NO_COLOR");
@@ -159,19 +172,13 @@ int app_open(tui_app *app, ot_cli *cli, const tui_app_opts *o, ot_err *err)
 	app->model = model_new(app->cfg, app->st);
 	if (!app->log || !app->model)
 		return ot_err_set(err, "out of memory");
+	if (!(o && o->no_engine))
+		app_start_engine(app);
 	if (model_load(app->model, app->now, err) < 0)
 		return -1;
 	if (!app->use_color && !(o && o->theme))
 		theme = "mono";
 	app_set_theme(app, theme);
-	if (o && o->no_engine)
-		return 0;
-	ot_engine_opts eo = {0, "console", app_on_result, app};
-	ot_err eerr = {{0}};
-	app->engine = ot_engine_new(app->cfg, app->st, &eo, &eerr);
-	if (!app->engine)
-		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR, "refreshing is off: %s",
-		            eerr.msg);
 	return 0;
 }
 
@@ -280,6 +287,7 @@ static bool app_check_store(tui_app *app)
 		return true;
 	}
 	app->reload_ms = app_clock_ms() - t0;
+	app->external_changed = false;
 	if (app->details)
 		details_sync(app);
 	return true;
@@ -293,8 +301,16 @@ bool app_update(tui_app *app)
 	if (app->engine) {
 		ot_err err = {{0}};
 		size_t pending = ot_engine_pending(app->engine);
+		/* Our own engine's writes (leases, commits, heartbeats) must not cost a full
+		 * re-read: their results come through app_on_result(). A change seen before the
+		 * step is another process's; one that lands during the step is taken as ours
+		 * (the next change of any other keeper - a daemon beats every 30 s - re-reads). */
+		if (!app->external_changed && model_store_changed(app->model))
+			app->external_changed = true;
 		if (ot_engine_step(app->engine, &err) < 0)
 			app_flash(app, TUI_LEVEL_ERROR, "%s", err.msg);
+		if (!app->external_changed)
+			model_store_ack(app->model);
 		if (pending || ot_engine_pending(app->engine)) {
 			unsigned spin = (unsigned)(app->now_ms / SPINNER_MS);
 			changed |= spin != app->spin;

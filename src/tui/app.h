@@ -44,7 +44,7 @@ typedef struct tui_app {
 	int64_t now_ms; /* milliseconds of this frame */
 	int64_t store_checked_ms;
 	int64_t reload_ms;     /* how long the last full re-read took (spaces re-reads out) */
-	bool external_changed; /* the store changed under us: reload at the next check */
+	bool external_changed; /* another process changed the store: re-read at the next check */
 	char config_name[128];
 } tui_app;
 

@@ -613,6 +613,11 @@ bool model_store_changed(tui_model *m)
 	return ot_store_version(m->st) != m->version;
 }
 
+void model_store_ack(tui_model *m)
+{
+	m->version = ot_store_version(m->st);
+}
+
 /* A slot for a credential read on its own; NULL on out-of-memory. */
 static ot_credential *extra_slot(tui_model *m)
 {

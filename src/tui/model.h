@@ -64,6 +64,10 @@ int model_update_account(tui_model *m, const char *name, int64_t now, ot_err *er
 /* true when another process (or this one) changed the store since the last load. */
 bool model_store_changed(tui_model *m);
 
+/* Declares the store's current version seen (the changes since were this process's own,
+ * already applied with model_update_account()). */
+void model_store_ack(tui_model *m);
+
 /* Advances the clock: re-evaluates the rows whose state may change at now. Returns true if
  * any row's state changed (the order or counts may have moved). */
 bool model_tick(tui_model *m, int64_t now);
