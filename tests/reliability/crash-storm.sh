@@ -19,6 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${OAUTHTOP:=$root/oauthtop}" "${OT_IDP:=$root/build/oauthtop-idp}"
 export OAUTHTOP OT_IDP
+unset LC_ALL; LC_COLLATE=C; export LC_COLLATE # sort, comm and join agree with SQLite
 
 ACCOUNTS=500 KILLS=200 GRACE=30 CONC=16 LATENCY=10 MIN_MS=5 MAX_MS=300 RESULTS=""
 while [ $# -gt 0 ]; do
@@ -61,7 +62,7 @@ for a in $accts; do echo "$a"; done | xargs -P 4 -I{} sh -c \
 seeded=$(date +%s)
 
 kills=0 finished=0 inflight_kills=0
-: >"$T/markers" ; : >"$T/runs.out"
+: >"$T/markers"; : >"$T/lostans"; : >"$T/runs.out"
 n=0
 while [ $kills -lt "$KILLS" ]; do
 	n=$((n + 1))
@@ -72,9 +73,13 @@ while [ $kills -lt "$KILLS" ]; do
 		wait $k 2>/dev/null
 		kills=$((kills + 1))
 		# The requests in flight at the kill: leases left with an in-flight marker.
-		sql "SELECT account || ' ' || inflight_fp FROM credentials WHERE lease_host IS NOT NULL AND inflight_fp != ''" >"$T/m"
+		sql "SELECT account || ' ' || refresh_token FROM credentials WHERE lease_host IS NOT NULL AND inflight_fp != '' ORDER BY 1" >"$T/m"
 		[ -s "$T/m" ] && inflight_kills=$((inflight_kills + 1))
 		cat "$T/m" >>"$T/markers"
+		# Of those, the answers lost: the server has already rotated the stored token.
+		idp_admin GET /admin/families |
+			jq -r 'to_entries[] | "\(.key) \(.value.current_refresh_token)"' | sort >"$T/cur"
+		cut -d' ' -f1 "$T/m" | join - "$T/cur" | comm -13 - "$T/m" >>"$T/lostans"
 	else
 		wait $k 2>/dev/null
 		finished=$((finished + 1))
@@ -95,11 +100,14 @@ idp_admin GET /admin/families >"$T/families.json" || fail "families"
 jq -r 'to_entries[] | select(.value.revoked | not) | "\(.key) \(.value.current_refresh_token)"' \
 	"$T/families.json" | sort >"$T/server"
 sql "SELECT account || ' ' || refresh_token FROM credentials WHERE last_outcome != 3" | sort >"$T/store"
-agree=$(comm -12 "$T/server" "$T/store" | wc -l)
+comm -12 "$T/server" "$T/store" | cut -d' ' -f1 | sort >"$T/agree"
+for a in $accts; do echo "$a"; done | sort | comm -23 - "$T/agree" >"$T/lost"
+agree=$(wc -l <"$T/agree")
 lost=$((ACCOUNTS - agree))
 revoked=$(jq '[.[] | select(.revoked)] | length' "$T/families.json")
 reauth=$(sql 'SELECT count(*) FROM credentials WHERE last_outcome = 3')
 bound=$(sort -u "$T/markers" | wc -l)
+lostans=$(sort -u "$T/lostans" | wc -l)
 recovered=$(grep -c 'recovered a lost answer' "$T/runs.out")
 held=$(grep -c ': skipped: held by' "$T/runs.out")
 leases=$(sql 'SELECT count(*) FROM credentials WHERE lease_host IS NOT NULL')
@@ -114,6 +122,7 @@ line="crash-storm: accounts=$ACCOUNTS grace=${GRACE}s kills=$kills runs_finished
 line="$line kills_with_requests_in_flight=$inflight_kills refreshes=$total_ok"
 line="$line lost_answers_resent=$ds grace_uses=$gu recovered_lines=$recovered"
 line="$line invalid_grant=$ig reuse_detected=$rd accounts_lost=$lost in_flight_bound=$bound"
+line="$line (answers_lost_at_kills=$lostans)"
 line="$line (revoked=$revoked reauth=$reauth) held_by_dead_keeper=$held leases_left=$leases"
 line="$line final_rc=$final_rc seconds=$((end - start)) (seed $((seeded - start)), storm $((storm_end - seeded)))"
 echo "$line"
@@ -132,12 +141,13 @@ fi
 [ "$held" = 0 ] || { echo "FAIL: $held accounts skipped as held by a dead keeper" >&2; ok=0; }
 [ "$leases" = 0 ] || { echo "FAIL: $leases leases left after the final run" >&2; ok=0; }
 if [ $ok = 0 ]; then
-	comm -3 "$T/server" "$T/store" | cut -d' ' -f1 | sort -u | head -5 | while read -r a; do
+	echo "lost: $(head -20 "$T/lost" | tr '\n' ' ')" >&2
+	head -5 "$T/lost" | while read -r a; do
 		echo "  $a: $(grep "^$a:" "$T/runs.out" | tail -3 | tr '\n' '|')"
 	done | sed 's/rt-[^ ]*/<token>/g' >&2
 	# The server's log and the store's history of the first lost accounts (fingerprints only).
 	t0=$(head -1 "$T/idp.log" | jq .t)
-	comm -3 "$T/server" "$T/store" | cut -d' ' -f1 | sort -u | head -"${CS_DUMP:-2}" | while read -r a; do
+	head -"${CS_DUMP:-2}" "$T/lost" | while read -r a; do
 		echo "  server log of $a (t since start, presented, state, outcome, new):"
 		jq -r --arg a "$a" --argjson t0 "$t0" 'select(.family == $a) |
 			"    \(.t - $t0 | . * 1000 | floor / 1000) \(.presented) \(.presented_state) \(.outcome) \(.new_rt)"' "$T/idp.log"

@@ -14,6 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${OAUTHTOP:=$root/oauthtop}" "${OT_IDP:=$root/build/oauthtop-idp}"
 export OAUTHTOP OT_IDP
+unset LC_ALL; LC_COLLATE=C; export LC_COLLATE # sort, comm and join agree with SQLite
 
 SECONDS_RUN=60 ACCOUNTS=20 LATENCY=20 RESULTS=""
 while [ $# -gt 0 ]; do

@@ -19,6 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${OAUTHTOP:=$root/oauthtop}" "${OT_IDP:=$root/build/oauthtop-idp}"
 export OAUTHTOP OT_IDP
+unset LC_ALL; LC_COLLATE=C; export LC_COLLATE # sort, comm and join agree with SQLite
 
 ACCOUNTS=20 RESULTS="" HOLD=30
 while [ $# -gt 0 ]; do
