@@ -226,7 +226,9 @@ static int check_model(tui_app *app)
 
 	for (size_t i = 0; i < n; i++) {
 		tui_row *r = model_row(app->model, i), *q = i ? model_row(app->model, i - 1) : NULL;
-		ot_health h = ot_health_eval(r->acct, r->cred, now, s->reauth_warning);
+		ot_credential view;
+		ot_health h =
+		        ot_health_eval(r->acct, model_cred_view(r, &view), now, s->reauth_warning);
 		int64_t a = model_cred(r)->access_expires_at,
 		        b = q ? model_cred(q)->access_expires_at : 0;
 		if (h.state != (ot_state)r->state) {

@@ -25,10 +25,6 @@ struct tui_model {
 	int64_t reauth_warning;
 	tui_row *rows;
 	size_t n;
-	ot_credential *creds; /* as returned by ot_store_list; rows point into it */
-	size_t n_creds;
-	ot_credential **extra; /* credentials read one by one since the last full read */
-	size_t n_extra, cap_extra;
 	uint32_t *by_name; /* rows in name order */
 	uint32_t *heap;    /* min-heap on next_eval */
 	uint32_t *order;   /* all rows, sorted */
@@ -55,29 +51,90 @@ static const char *const sort_names[] = {
 #undef TUI_SORT_NAME
 };
 
-static const ot_credential no_cred;
+static const tui_cred no_cred;
 
 const char *model_sort_name(tui_sort s)
 {
 	return s < TUI_SORT_COUNT ? sort_names[s] : "?";
 }
 
-const ot_credential *model_cred(const tui_row *r)
+const tui_cred *model_cred(const tui_row *r)
 {
-	return r->cred ? r->cred : &no_cred;
+	return r->stored ? &r->cred : &no_cred;
+}
+
+const ot_credential *model_cred_view(const tui_row *r, ot_credential *buf)
+{
+	const tui_cred *c = &r->cred;
+
+	if (!r->stored)
+		return NULL;
+	memset(buf, 0, sizeof(*buf));
+	buf->account = (char *)r->acct->name;
+	buf->has_access_token = c->has_access_token;
+	buf->has_refresh_token = c->has_refresh_token;
+	memcpy(buf->access_fp, c->access_fp, OT_FP_LEN);
+	memcpy(buf->refresh_fp, c->refresh_fp, OT_FP_LEN);
+	buf->access_expires_at = c->access_expires_at;
+	buf->refresh_expires_at = c->refresh_expires_at;
+	buf->refresh_issued_at = c->refresh_issued_at;
+	buf->last_attempt_at = c->last_attempt_at;
+	buf->last_success_at = c->last_success_at;
+	buf->last_outcome = (ot_outcome)c->last_outcome;
+	buf->last_error = c->last_error;
+	buf->failures = c->failures;
+	buf->next_attempt_at = c->next_attempt_at;
+	buf->client_fp = c->client_fp;
+	buf->lease_expires_at = c->lease_expires_at;
+	return buf;
 }
 
 int64_t model_refresh_expiry(const tui_row *r)
 {
 	const ot_provider *p = r->acct->provider;
 
-	if (!r->cred)
+	if (!r->stored)
 		return 0;
-	if (r->cred->refresh_expires_at)
-		return r->cred->refresh_expires_at;
-	if (p && p->refresh_token_lifetime > 0 && r->cred->refresh_issued_at > 0)
-		return r->cred->refresh_issued_at + p->refresh_token_lifetime;
+	if (r->cred.refresh_expires_at)
+		return r->cred.refresh_expires_at;
+	if (p && p->refresh_token_lifetime > 0 && r->cred.refresh_issued_at > 0)
+		return r->cred.refresh_issued_at + p->refresh_token_lifetime;
 	return 0;
+}
+
+/* Keeps what the console shows of c in r (old strings freed). */
+static void row_set_cred(tui_row *r, const ot_credential *c)
+{
+	tui_cred *t = &r->cred;
+
+	free(t->last_error);
+	free(t->client_fp);
+	memset(t, 0, sizeof(*t));
+	r->stored = c != NULL;
+	if (!c)
+		return;
+	t->access_expires_at = c->access_expires_at;
+	t->refresh_expires_at = c->refresh_expires_at;
+	t->refresh_issued_at = c->refresh_issued_at;
+	t->last_attempt_at = c->last_attempt_at;
+	t->last_success_at = c->last_success_at;
+	t->next_attempt_at = c->next_attempt_at;
+	t->lease_expires_at = c->lease_expires_at;
+	t->last_error = c->last_error ? ot_strdup(c->last_error) : NULL;
+	t->client_fp = c->client_fp ? ot_strdup(c->client_fp) : NULL;
+	t->failures = c->failures;
+	t->last_outcome = (uint8_t)c->last_outcome;
+	t->has_access_token = c->has_access_token != 0;
+	t->has_refresh_token = c->has_refresh_token != 0;
+	memcpy(t->access_fp, c->access_fp, OT_FP_LEN);
+	memcpy(t->refresh_fp, c->refresh_fp, OT_FP_LEN);
+}
+
+static ot_health row_health(const tui_model *m, const tui_row *r, int64_t now)
+{
+	ot_credential buf;
+
+	return ot_health_eval(r->acct, model_cred_view(r, &buf), now, m->reauth_warning);
 }
 
 /* ---- sort keys ---- */
@@ -91,13 +148,13 @@ static uint64_t u64_time(int64_t t)
 static uint64_t urgency_key(const tui_row *r, uint8_t state)
 {
 	return (uint64_t)state << 56 |
-	       (u64_time(r->cred ? r->cred->access_expires_at : 0) & ((UINT64_C(1) << 56) - 1));
+	       (u64_time(model_cred(r)->access_expires_at) & ((UINT64_C(1) << 56) - 1));
 }
 
 static sort_entry entry_of(const tui_model *m, uint32_t ri, uint8_t state)
 {
 	const tui_row *r = &m->rows[ri];
-	const ot_credential *c = model_cred(r);
+	const tui_cred *c = model_cred(r);
 	uint64_t urg = urgency_key(r, state), rexp;
 	sort_entry e = {0, urg, r->name_rank, ri};
 
@@ -227,10 +284,10 @@ static void consider(int64_t t, int64_t now, int64_t *best)
  * of the health rules (access expiry and window, refresh expiry and warning, retry time). */
 static int64_t next_transition(const tui_model *m, const tui_row *r, int64_t now)
 {
-	const ot_credential *c = r->cred;
+	const tui_cred *c = &r->cred;
 	int64_t best = now + IDLE_EVAL_SECONDS, rexp;
 
-	if (!c)
+	if (!r->stored)
 		return best;
 	if (c->access_expires_at) {
 		consider(c->access_expires_at - r->acct->window, now, &best);
@@ -270,7 +327,7 @@ static bool row_matches(const tui_model *m, const tui_row *r)
 static uint8_t row_eval(tui_model *m, tui_row *r, int64_t now)
 {
 	uint8_t old = r->state;
-	ot_health h = ot_health_eval(r->acct, r->cred, now, m->reauth_warning);
+	ot_health h = row_health(m, r, now);
 
 	count_row(m, r, -1);
 	r->state = (uint8_t)h.state;
@@ -503,24 +560,12 @@ tui_model *model_new(const ot_config *cfg, ot_store *st)
 	return m;
 }
 
-static void model_free_creds(tui_model *m)
-{
-	ot_store_list_free(m->creds, m->n_creds);
-	for (size_t i = 0; i < m->n_extra; i++) {
-		ot_credential_clear(m->extra[i]);
-		free(m->extra[i]);
-	}
-	m->creds = NULL;
-	m->n_creds = 0;
-	m->n_extra = 0;
-}
-
 void model_free(tui_model *m)
 {
 	if (!m)
 		return;
-	model_free_creds(m);
-	free(m->extra);
+	for (size_t i = 0; m->rows && i < m->n; i++)
+		row_set_cred(&m->rows[i], NULL);
 	ot_store_keepers_free(m->keepers, m->n_keepers);
 	free(m->rows);
 	free(m->by_name);
@@ -555,7 +600,7 @@ static void model_rebuild(tui_model *m, int64_t now)
 	m->reauth_soon = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		tui_row *r = &m->rows[i];
-		ot_health h = ot_health_eval(r->acct, r->cred, now, m->reauth_warning);
+		ot_health h = row_health(m, r, now);
 		r->state = (uint8_t)h.state;
 		r->reauth_soon = h.reauth_soon;
 		count_row(m, r, +1);
@@ -586,23 +631,31 @@ int model_load(tui_model *m, int64_t now, ot_err *err)
 	int64_t version = ot_store_version(m->st);
 	ot_credential *list = NULL;
 	size_t n = 0;
+	uint8_t *seen;
 
 	if (ot_store_list(m->st, 0, &list, &n, err) < 0)
 		return -1;
-	if (model_load_keepers(m, err) < 0) {
+	seen = calloc(m->n ? m->n : 1, 1);
+	if (!seen || model_load_keepers(m, err) < 0) {
+		if (!seen)
+			ot_err_set(err, "out of memory");
+		free(seen);
 		ot_store_list_free(list, n);
 		return -1;
 	}
-	for (size_t i = 0; i < m->n; i++)
-		m->rows[i].cred = NULL;
-	model_free_creds(m);
-	m->creds = list;
-	m->n_creds = n;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t r = list[i].account ? row_by_name(m, list[i].account) : UINT32_MAX;
-		if (r != UINT32_MAX) /* else stored but no longer configured */
-			m->rows[r].cred = &list[i];
+		if (r == UINT32_MAX)
+			continue; /* stored but no longer configured */
+		row_set_cred(&m->rows[r], &list[i]);
+		seen[r] = 1;
+		ot_credential_clear(&list[i]); /* returns its memory while the list is walked */
 	}
+	ot_store_list_free(list, n);
+	for (size_t i = 0; i < m->n; i++)
+		if (!seen[i] && m->rows[i].stored)
+			row_set_cred(&m->rows[i], NULL);
+	free(seen);
 	model_rebuild(m, now);
 	m->version = version;
 	return 0;
@@ -616,25 +669,6 @@ bool model_store_changed(tui_model *m)
 void model_store_ack(tui_model *m)
 {
 	m->version = ot_store_version(m->st);
-}
-
-/* A slot for a credential read on its own; NULL on out-of-memory. */
-static ot_credential *extra_slot(tui_model *m)
-{
-	ot_credential *c;
-
-	if (m->n_extra == m->cap_extra) {
-		size_t cap = m->cap_extra ? m->cap_extra * 2 : 16;
-		ot_credential **p = realloc(m->extra, cap * sizeof(*p));
-		if (!p)
-			return NULL;
-		m->extra = p;
-		m->cap_extra = cap;
-	}
-	c = calloc(1, sizeof(*c));
-	if (c)
-		m->extra[m->n_extra++] = c;
-	return c;
 }
 
 int model_update_account(tui_model *m, const char *name, int64_t now, ot_err *err)
@@ -652,18 +686,8 @@ int model_update_account(tui_model *m, const char *name, int64_t now, ot_err *er
 	found = ot_store_get(m->st, name, 0, &c, err);
 	if (found < 0)
 		return -1;
-	if (found && !r->cred)
-		r->cred = extra_slot(m);
-	if (!r->cred) {
-		ot_credential_clear(&c);
-		if (found)
-			return ot_err_set(err, "out of memory");
-	} else {
-		ot_credential_clear(r->cred);
-		*r->cred = c; /* moved; a deleted credential leaves an empty record */
-		if (!found)
-			r->cred = NULL;
-	}
+	row_set_cred(r, found ? &c : NULL);
+	ot_credential_clear(&c);
 	/* Its keys changed with the credential (not only its state): find it by identity. */
 	for (p = 0; p < m->n && m->order[p] != ri; p++)
 		;

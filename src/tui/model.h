@@ -5,9 +5,9 @@
  * at this second (a heap ordered by each row's next transition time), counts are kept
  * incrementally, and rows whose state changed are taken out of the sorted order and merged
  * back in one pass instead of the whole order being sorted again. Sorting compares
- * precomputed integer keys (the name's rank breaks ties, never strcmp). Credentials stay in
- * the array the store returned (rows point into it). The store is re-read only when its
- * version changes. */
+ * precomputed integer keys (the name's rank breaks ties, never strcmp). Of each credential
+ * only what the table shows is kept (tui_cred). The store is re-read only when its version
+ * changes. */
 #ifndef OAUTHTOP_TUI_MODEL_H
 #define OAUTHTOP_TUI_MODEL_H
 
@@ -37,15 +37,34 @@ typedef enum tui_sort {
 	        TUI_SORT_COUNT
 } tui_sort;
 
+/* What the console keeps of a stored credential: the fields the table and the health rules
+ * use, under ot_credential's names (about a third of its size; no token ever). */
+typedef struct tui_cred {
+	int64_t access_expires_at;
+	int64_t refresh_expires_at;
+	int64_t refresh_issued_at;
+	int64_t last_attempt_at;
+	int64_t last_success_at;
+	int64_t next_attempt_at;
+	int64_t lease_expires_at;
+	char *last_error; /* owned; NULL none */
+	char *client_fp;  /* owned; NULL none */
+	int failures;
+	uint8_t last_outcome; /* ot_outcome */
+	bool has_access_token, has_refresh_token;
+	char access_fp[OT_FP_LEN], refresh_fp[OT_FP_LEN];
+} tui_cred;
+
 typedef struct tui_row {
 	const ot_account *acct;
-	ot_credential *cred; /* without token values; NULL: nothing stored */
-	int64_t next_eval;   /* when the state may change next */
+	tui_cred cred;     /* valid when stored */
+	int64_t next_eval; /* when the state may change next */
 	uint32_t heap_pos;
 	uint32_t name_rank; /* position in name order: the last tie-break of every sort */
 	uint16_t provider_rank;
 	uint8_t state; /* ot_state at the model's clock (views evaluate health themselves) */
 	bool reauth_soon;
+	bool stored; /* a credential is stored */
 } tui_row;
 
 typedef struct tui_model tui_model;
@@ -107,7 +126,11 @@ size_t model_provider_width(const tui_model *m);
 /* The refresh-token expiry the health rules use (declared, else configured); 0 unknown. */
 int64_t model_refresh_expiry(const tui_row *r);
 
-/* The row's credential, or an empty one when nothing is stored (never NULL). */
-const ot_credential *model_cred(const tui_row *r);
+/* The row's credential fields (zero when nothing is stored; never NULL). */
+const tui_cred *model_cred(const tui_row *r);
+
+/* The row as an ot_credential for ot_health_eval() (strings borrowed from the row, no token
+ * values), filled into buf; NULL when nothing is stored. */
+const ot_credential *model_cred_view(const tui_row *r, ot_credential *buf);
 
 #endif

@@ -16,6 +16,9 @@
 
 struct tui_details {
 	char account[256];
+	const ot_account *acct;
+	ot_credential cred; /* without token values */
+	bool stored;
 	char at_mask[64], rt_mask[64];
 	char at_fp[OT_FP_LEN], rt_fp[OT_FP_LEN];
 	ot_event *events;
@@ -54,6 +57,28 @@ static int details_load_events(tui_app *app, tui_details *d, ot_err *err)
 	return 0;
 }
 
+/* Re-reads the credential (no token values) and its history; masks the tokens again only
+ * when their fingerprints changed. */
+static int details_read(tui_app *app, tui_details *d, bool first, ot_err *err)
+{
+	ot_credential c;
+	int found;
+
+	memset(&c, 0, sizeof(c));
+	found = ot_store_get(app->st, d->account, 0, &c, err);
+	if (found < 0)
+		return -1;
+	if (first || strcmp(c.access_fp, d->at_fp) || strcmp(c.refresh_fp, d->rt_fp))
+		if (details_mask(app, d, err) < 0) {
+			ot_credential_clear(&c);
+			return -1;
+		}
+	ot_credential_clear(&d->cred);
+	d->cred = c;
+	d->stored = found == 1;
+	return details_load_events(app, d, err);
+}
+
 int details_open(tui_app *app)
 {
 	tui_row *r = model_selected_row(app->model);
@@ -66,9 +91,11 @@ int details_open(tui_app *app)
 	if (!d)
 		return -1;
 	snprintf(d->account, sizeof(d->account), "%s", r->acct->name);
-	if (details_mask(app, d, &err) < 0 || details_load_events(app, d, &err) < 0) {
+	d->acct = r->acct;
+	if (details_read(app, d, true, &err) < 0) {
 		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR, "%s", err.msg);
 		ot_store_events_free(d->events, d->n_events);
+		ot_credential_clear(&d->cred);
 		free(d);
 		return -1;
 	}
@@ -87,6 +114,7 @@ void details_close(tui_app *app)
 	if (!d)
 		return;
 	ot_store_events_free(d->events, d->n_events);
+	ot_credential_clear(&d->cred);
 	ot_wipe(d, sizeof(*d));
 	free(d);
 	app->details = NULL;
@@ -99,30 +127,29 @@ const char *details_account(const tui_app *app)
 	return app->details ? app->details->account : NULL;
 }
 
-static const tui_row *details_row(tui_app *app)
-{
-	size_t i = model_find(app->model, app->details->account);
-
-	return i == SIZE_MAX ? NULL : model_row(app->model, i);
-}
-
 void details_sync(tui_app *app)
 {
-	tui_details *d = app->details;
-	const tui_row *r;
 	ot_err err = {{0}};
 
-	if (!d)
-		return;
-	r = details_row(app);
-	if (r && (strcmp(model_cred(r)->access_fp, d->at_fp) ||
-	          strcmp(model_cred(r)->refresh_fp, d->rt_fp)))
-		details_mask(app, d, &err);
-	if (details_load_events(app, d, &err) < 0)
+	if (app->details && details_read(app, app->details, false, &err) < 0)
 		evlog_flash(app->log, app->now_ms, TUI_LEVEL_ERROR, "%s", err.msg);
 }
 
 /* ---- drawing ---- */
+
+/* Declared by the server, else from the provider's configured lifetime; 0 unknown. */
+static int64_t details_refresh_expiry(const tui_details *d)
+{
+	const ot_provider *p = d->acct ? d->acct->provider : NULL;
+
+	if (!d->stored)
+		return 0;
+	if (d->cred.refresh_expires_at)
+		return d->cred.refresh_expires_at;
+	if (p && p->refresh_token_lifetime > 0 && d->cred.refresh_issued_at > 0)
+		return d->cred.refresh_issued_at + p->refresh_token_lifetime;
+	return 0;
+}
 
 /* "2026-11-25 14:05:01 CET · 13:05:01 UTC · in 2m 03s" */
 static void fmt_when(int64_t t, int64_t now, char *out, size_t n)
@@ -192,16 +219,17 @@ static void dline(dctx *c, const char *label, const char *value, tui_role role)
 	} while (*p);
 }
 
-static void draw_tokens(dctx *c, tui_app *app, const tui_row *r, const ot_health *h)
+static void draw_tokens(dctx *c, tui_app *app, const ot_health *h)
 {
 	tui_details *d = app->details;
 	char v[320], when[160];
-	int64_t rexp = model_refresh_expiry(r);
+	const ot_credential *cr = &d->cred;
+	int64_t rexp = details_refresh_expiry(d);
 
 	snprintf(v, sizeof(v), "%s%s%s%s", d->at_mask, d->at_fp[0] ? "  (fingerprint " : "",
 	         d->at_fp, d->at_fp[0] ? ")" : "");
 	dline(c, "access token", v, TUI_ROLE_HEADER);
-	fmt_when(model_cred(r)->access_expires_at, app->now, when, sizeof(when));
+	fmt_when(cr->access_expires_at, app->now, when, sizeof(when));
 	dline(c, "  expires", when,
 	      h->state == OT_STATE_OK ? TUI_ROLE_HEADER : TUI_ROLE_COUNTDOWN_WARN);
 	snprintf(v, sizeof(v), "%s%s%s%s", d->rt_mask, d->rt_fp[0] ? "  (fingerprint " : "",
@@ -209,12 +237,12 @@ static void draw_tokens(dctx *c, tui_app *app, const tui_row *r, const ot_health
 	dline(c, "refresh token", v, TUI_ROLE_HEADER);
 	fmt_when(rexp, app->now, when, sizeof(when));
 	snprintf(v, sizeof(v), "%s%s", when,
-	         !rexp                               ? " - never treated as expired"
-	         : model_cred(r)->refresh_expires_at ? " - declared by the server"
-	                                             : " - from the configured lifetime");
+	         !rexp                    ? " - never treated as expired"
+	         : cr->refresh_expires_at ? " - declared by the server"
+	                                  : " - from the configured lifetime");
 	dline(c, "  expires", v, h->reauth_soon ? TUI_ROLE_COUNTDOWN_WARN : TUI_ROLE_HEADER);
-	if (model_cred(r)->refresh_issued_at) {
-		fmt_when(model_cred(r)->refresh_issued_at, app->now, when, sizeof(when));
+	if (cr->refresh_issued_at) {
+		fmt_when(cr->refresh_issued_at, app->now, when, sizeof(when));
 		dline(c, "  issued", when, TUI_ROLE_HEADER);
 	}
 }
@@ -226,9 +254,9 @@ static const char *outcome_name(ot_outcome o)
 	return (unsigned)o < 5 ? names[o] : "?";
 }
 
-static void draw_attempts(dctx *c, tui_app *app, const tui_row *r, const ot_health *h)
+static void draw_attempts(dctx *c, tui_app *app, const ot_health *h)
 {
-	const ot_credential *cr = model_cred(r);
+	const ot_credential *cr = &app->details->cred;
 	char v[600], when[160];
 	const char *err = cr->last_error && *cr->last_error ? cr->last_error : h->reason;
 
@@ -248,7 +276,7 @@ static void draw_attempts(dctx *c, tui_app *app, const tui_row *r, const ot_heal
 	if (err && *err) {
 		char hint[400];
 		dline(c, "last error", err, TUI_ROLE_STATUS_ERROR);
-		ot_remedy_hint(r->acct->name, cr->last_outcome, err, hint, sizeof(hint));
+		ot_remedy_hint(app->details->account, cr->last_outcome, err, hint, sizeof(hint));
 		if (hint[0])
 			dline(c, "what to do", hint, TUI_ROLE_STATUS_WARN);
 	}
@@ -285,9 +313,9 @@ static void draw_history(dctx *c, tui_app *app)
 	}
 }
 
-static void draw_config(dctx *c, const tui_row *r)
+static void draw_config(dctx *c, const tui_details *d)
 {
-	const ot_provider *p = r->acct->provider;
+	const ot_provider *p = d->acct->provider;
 	char v[600];
 
 	snprintf(v, sizeof(v), "%s%s%s", p ? p->name : "?", p && p->issuer ? "  issuer " : "",
@@ -298,43 +326,43 @@ static void draw_config(dctx *c, const tui_row *r)
 	snprintf(v, sizeof(v), "%s, %s", p && p->client_id ? p->client_id : "?",
 	         p ? ot_auth_method_name(p->auth_method) : "?");
 	dline(c, "client", v, TUI_ROLE_HEADER);
-	dline(c, "grant", ot_grant_name(r->acct->grant), TUI_ROLE_HEADER);
-	dline(c, "scope (config)", r->acct->scope ? r->acct->scope : "(none sent)",
+	dline(c, "grant", ot_grant_name(d->acct->grant), TUI_ROLE_HEADER);
+	dline(c, "scope (config)", d->acct->scope ? d->acct->scope : "(none sent)",
 	      TUI_ROLE_HEADER);
-	dline(c, "scope (granted)", model_cred(r)->scope ? model_cred(r)->scope : "(not stated)",
+	dline(c, "scope (granted)", d->cred.scope ? d->cred.scope : "(not stated)",
 	      TUI_ROLE_HEADER);
-	snprintf(v, sizeof(v), "%lld s", (long long)r->acct->window);
+	snprintf(v, sizeof(v), "%lld s", (long long)d->acct->window);
 	dline(c, "window", v, TUI_ROLE_HEADER);
 }
 
 void view_details_draw(tui_app *app)
 {
 	WINDOW *w = stdscr;
-	const tui_row *r = details_row(app);
+	const tui_details *d = app->details;
 	dctx c = {w, 2, 2, LINES - 1, app->scroll, COLS};
 	ot_health h;
 	char title[400], state[16];
 
 	werase(w);
 	paint_role(w, TUI_ROLE_TITLE, false);
-	if (!r) {
+	if (!d->acct) {
 		paint_str(w, 0, 1, COLS - 2, "the account is no longer configured", PAINT_PAD);
 		return;
 	}
-	h = ot_health_eval(r->acct, r->cred, app->now,
+	h = ot_health_eval(d->acct, d->stored ? &d->cred : NULL, app->now,
 	                   ot_config_settings(app->cfg)->reauth_warning);
 	snprintf(state, sizeof(state), "%s", ot_state_name(h.state));
 	for (char *p = state; *p; p++)
 		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-	snprintf(title, sizeof(title), "%s  %s%s%s", r->acct->name, state,
+	snprintf(title, sizeof(title), "%s  %s%s%s", d->account, state,
 	         h.reauth_soon ? "  (refresh token expires soon)" : "",
-	         app->engine && ot_engine_busy(app->engine, r->acct->name) ? "  refreshing" : "");
+	         app->engine && ot_engine_busy(app->engine, d->account) ? "  refreshing" : "");
 	paint_role(w, theme_role_for_state(h.state), false);
 	paint_str(w, 0, 0, COLS, " ", 0);
 	paint_str(w, 0, 1, COLS - 1, title, PAINT_PAD);
-	draw_config(&c, r);
-	draw_tokens(&c, app, r, &h);
-	draw_attempts(&c, app, r, &h);
+	draw_config(&c, d);
+	draw_tokens(&c, app, &h);
+	draw_attempts(&c, app, &h);
 	draw_history(&c, app);
 	app->details->lines = c.y - c.top + app->scroll;
 	paint_role(w, TUI_ROLE_KEYS, false);

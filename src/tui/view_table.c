@@ -269,7 +269,7 @@ static void cell_refresh(const cell_ctx *cx, const ot_health *h)
 
 static const char *row_error(const tui_row *r, const ot_health *h)
 {
-	const ot_credential *c = model_cred(r);
+	const tui_cred *c = model_cred(r);
 
 	if (c->last_error && *c->last_error)
 		return c->last_error;
@@ -280,7 +280,8 @@ static const char *row_error(const tui_row *r, const ot_health *h)
 
 static void draw_row(tui_app *app, const layout *L, int y, const tui_row *r, bool sel)
 {
-	ot_health h = ot_health_eval(r->acct, r->cred, app->now,
+	ot_credential view;
+	ot_health h = ot_health_eval(r->acct, model_cred_view(r, &view), app->now,
 	                             ot_config_settings(app->cfg)->reauth_warning);
 	cell_ctx cx = {L, y, sel, theme_role_for_state(h.state)};
 	bool busy = app->engine && ot_engine_busy(app->engine, r->acct->name);
