@@ -25,12 +25,18 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 OPT := -O1 -g
 endif
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Iinclude -Isrc -DOT_VERSION=\"$(VERSION)\" \
-             -DOT_DATADIR=\"$(PREFIX)/share/oauthtop\" $(CFLAGS)
+             -DOT_DATADIR=\"$(PREFIX)/share/oauthtop\" \
+             -DOT_LIBEXECDIR=\"$(PREFIX)/libexec/oauthtop\" $(CFLAGS)
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 pc_libs   = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 CORE_SRC := $(sort $(wildcard src/core/*.c))
-CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+CLI_SRC  := $(filter-out src/cli/lean.c,$(sort $(wildcard src/cli/*.c)))
+# The lean `oauthtop`: no libcurl, no curses (fast to start, for `token` in scripts); it runs
+# oauthtop-full for the commands that need them. See src/cli/lean.c.
+LEAN_SRC := src/cli/cli.c src/cli/cmd_status.c src/cli/report.c src/cli/report_formats.c \
+            src/cli/cmd_import.c src/cli/cmd_history.c src/cli/cmd_check.c src/cli/lean.c
+LEAN_PKGS := libcjson sqlite3 libcrypto
 TUI_SRC  := $(sort $(wildcard src/tui/*.c))
 IDP_SRC  := $(sort $(wildcard tests/idp/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -38,17 +44,19 @@ BENCH_SRC := $(sort $(wildcard bench/*.c))
 
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+LEAN_OBJ := $(LEAN_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/cli/main_lean.o
 TUI_OBJ  := $(TUI_SRC:%.c=$(BUILD)/%.o)
 IDP_OBJ  := $(IDP_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 LIB      := $(BUILD)/liboauthtop.a
 BIN      := $(if $(filter build,$(BUILD)),oauthtop,$(BUILD)/oauthtop)
+FULL_BIN := $(BIN)-full
 IDP_BIN  := $(BUILD)/oauthtop-idp
 
 .PHONY: all check check-run unit e2e interop deps install uninstall clean format format-check demo \
         bench test-bins
-all: $(BIN) $(IDP_BIN)
+all: $(BIN) $(FULL_BIN) $(IDP_BIN)
 
 $(BUILD)/src/core/%.o: src/core/%.c
 	@mkdir -p $(@D)
@@ -56,6 +64,9 @@ $(BUILD)/src/core/%.o: src/core/%.c
 $(BUILD)/src/cli/%.o: src/cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS) $(CLI_PKGS)) -MMD -MP -c $< -o $@
+$(BUILD)/src/cli/main_lean.o: src/cli/main.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -DOT_LEAN -MMD -MP -c $< -o $@
 $(BUILD)/src/tui/%.o: src/tui/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(TUI_PKGS)) -MMD -MP -c $< -o $@
@@ -70,9 +81,12 @@ $(LIB): $(CORE_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
 
-$(BIN): $(CLI_OBJ) $(TUI_OBJ) $(LIB)
+$(FULL_BIN): $(CLI_OBJ) $(TUI_OBJ) $(LIB)
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(TUI_OBJ) $(LIB) \
 	    $(call pc_libs,$(CORE_PKGS) $(TUI_PKGS) $(CLI_PKGS)) -lm
+
+$(BIN): $(LEAN_OBJ) $(LIB)
+	$(CC) $(CFLAGS_ALL) -o $@ $(LEAN_OBJ) $(LIB) $(call pc_libs,$(LEAN_PKGS)) -lm
 
 $(IDP_BIN): $(IDP_OBJ)
 	$(CC) $(CFLAGS_ALL) -o $@ $(IDP_OBJ) $(call pc_libs,$(IDP_PKGS)) -lpthread -lm
@@ -86,9 +100,9 @@ $(BUILD)/bench/%: bench/%.c $(LIB) $(TUI_OBJ) $(BUILD)/src/cli/cli.o
 	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS) $(TUI_PKGS)) -o $@ $< $(TUI_OBJ) $(BUILD)/src/cli/cli.o $(LIB) \
 	    $(call pc_libs,$(CORE_PKGS) $(TUI_PKGS)) -lm
 
-test-bins: $(UNIT_BIN) $(BIN) $(IDP_BIN)
+test-bins: $(UNIT_BIN) $(BIN) $(FULL_BIN) $(IDP_BIN)
 
-bench: $(BIN) $(IDP_BIN) $(BENCH_BIN)
+bench: $(BIN) $(FULL_BIN) $(IDP_BIN) $(BENCH_BIN)
 	@sh bench/run.sh
 
 # Installs the Debian -dev packages only when pkg-config cannot find them.
@@ -98,22 +112,24 @@ deps:
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-e2e: $(BIN) $(IDP_BIN)
+e2e: $(BIN) $(FULL_BIN) $(IDP_BIN)
 	@OAUTHTOP=$(abspath $(BIN)) OT_IDP=$(abspath $(IDP_BIN)) sh tests/e2e/run.sh
 
 check-run: unit e2e
 
 # Interoperability with a real authorization server (oidc-provider from npm).
-interop: $(BIN)
+interop: $(BIN) $(FULL_BIN)
 	@OAUTHTOP=$(abspath $(BIN)) sh tests/interop/run.sh
 
 check: deps
 	$(MAKE) check-run
 	$(MAKE) BUILD=build-san SAN=1 check-run
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/oauthtop/themes
+install: $(BIN) $(FULL_BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/oauthtop/themes \
+	    $(DESTDIR)$(PREFIX)/libexec/oauthtop
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/oauthtop
+	install -m 0755 $(FULL_BIN) $(DESTDIR)$(PREFIX)/libexec/oauthtop/oauthtop-full
 	install -m 0644 themes/*.theme $(DESTDIR)$(PREFIX)/share/oauthtop/themes/ 2>/dev/null || true
 	if [ -f doc/oauthtop.1 ]; then install -d $(DESTDIR)$(PREFIX)/share/man/man1 && \
 	    install -m 0644 doc/oauthtop.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
@@ -141,13 +157,13 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/oauthtop.service \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/oauthtop-refresh.service \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system/oauthtop-refresh.timer
-	rm -rf $(DESTDIR)$(PREFIX)/share/oauthtop
+	rm -rf $(DESTDIR)$(PREFIX)/share/oauthtop $(DESTDIR)$(PREFIX)/libexec/oauthtop
 
 demo: deps all
 	@sh tests/demo.sh
 
 clean:
-	rm -rf build build-san oauthtop
+	rm -rf build build-san oauthtop oauthtop-full
 
 FMT_FILES = $(wildcard include/oauthtop/*.h src/*/*.c src/*/*.h tests/*/*.c tests/*/*.h bench/*.c)
 format:

@@ -1,7 +1,5 @@
 /* cli.c - option parsing, configuration and store loading shared by every command. */
 #include "cli/cli.h"
-#include "oauthtop/discovery.h"
-#include "oauthtop/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+int (*ot_cli_store_hook)(ot_cli *cli);
 
 void ot_cli_error(const char *fmt, ...)
 {
@@ -146,10 +146,7 @@ int ot_cli_open_store(ot_cli *cli, bool readonly)
 		ot_cli_error("%s", err.msg);
 		return -1;
 	}
-	/* Providers configured by issuer get their endpoints from the (cached) metadata. */
-	if (ot_discovery_apply_all(cli->cfg, cli->store, ot_cli_now(), 0, &err) < 0)
-		ot_log(OT_LOG_WARN, NULL, "%s", err.msg);
-	return 0;
+	return ot_cli_store_hook ? ot_cli_store_hook(cli) : 0;
 }
 
 const ot_account *ot_cli_account(ot_cli *cli, const char *name)

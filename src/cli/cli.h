@@ -50,6 +50,22 @@ int ot_cli_load(ot_cli *cli);
 /* Opens the store (creating it unless readonly). Prints the error and returns -1 on failure. */
 int ot_cli_open_store(ot_cli *cli, bool readonly);
 
+/* Run by ot_cli_open_store() once the store is open (the full binary sets it to provider
+ * discovery, which needs the network); NULL in the lean binary. Returns 0 or -1. */
+extern int (*ot_cli_store_hook)(ot_cli *cli);
+
+/* Provider discovery from issuers, cached in the store: the full binary's store hook. */
+int ot_cli_discover(ot_cli *cli);
+
+/* The lean binary (`oauthtop`: no libcurl, no curses, fast to start) runs the commands that
+ * need the network or the terminal by executing the full one (`oauthtop-full`, beside it or
+ * in OT_LIBEXECDIR) with the original arguments. Saves those arguments... */
+void ot_cli_save_argv(char **argv);
+/* ...and replaces this process with the full binary; returns OT_EXIT_USAGE if it cannot. */
+int ot_cli_exec_full(ot_cli *cli, int argc, char **argv);
+/* The lean `token`: prints a fresh token straight from the store, else runs the full one. */
+int ot_cmd_token_fast(ot_cli *cli, int argc, char **argv);
+
 /* Resolves an account name; prints "oauthtop: unknown account \"x\"" and returns NULL. */
 const ot_account *ot_cli_account(ot_cli *cli, const char *name);
 

@@ -15,16 +15,26 @@ struct command {
 	const char *summary;
 };
 
+#ifdef OT_LEAN
+/* The lean binary: what needs libcurl or curses runs in oauthtop-full (see lean.c). */
+#define NET(fn) ot_cli_exec_full
+#define TOKEN ot_cmd_token_fast
+#else
+#define NET(fn) fn
+#define TOKEN ot_cmd_token
+#endif
+
 static const struct command commands[] = {
-	{"tui", ot_cmd_tui, "the console (also: oauthtop with no command)"},
+	{"tui", NET(ot_cmd_tui), "the console (also: oauthtop with no command)"},
 	{"status", ot_cmd_status, "every account's state (table, json, prometheus)"},
-	{"refresh", ot_cmd_refresh, "refresh what is due, the named accounts, or --all"},
-	{"daemon", ot_cmd_daemon, "keep refreshing in the foreground (systemd, containers)"},
-	{"token", ot_cmd_token, "print a valid access token for scripts"},
+	{"refresh", NET(ot_cmd_refresh), "refresh what is due, the named accounts, or --all"},
+	{"daemon", NET(ot_cmd_daemon), "keep refreshing in the foreground (systemd, containers)"},
+	{"token", TOKEN, "print a valid access token for scripts"},
 	{"import", ot_cmd_import, "store a token-response JSON as an account's credential"},
-	{"authorize", ot_cmd_authorize, "authorize an account again (device flow, code + PKCE)"},
-	{"revoke", ot_cmd_revoke, "revoke an account's refresh token and forget it"},
-	{"verify", ot_cmd_verify, "check the access token at the provider"},
+	{"authorize", NET(ot_cmd_authorize),
+	 "authorize an account again (device flow, code + PKCE)"},
+	{"revoke", NET(ot_cmd_revoke), "revoke an account's refresh token and forget it"},
+	{"verify", NET(ot_cmd_verify), "check the access token at the provider"},
 	{"history", ot_cmd_history, "an account's refresh history"},
 	{"check", ot_cmd_check, "validate the configuration and the store"},
 };
@@ -161,6 +171,11 @@ int main(int argc, char **argv)
 		return OT_EXIT_USAGE;
 	memcpy(args, argv, (size_t)argc * sizeof(char *));
 	memset(&cli, 0, sizeof(cli));
+#ifdef OT_LEAN
+	ot_cli_save_argv(argv);
+#else
+	ot_cli_store_hook = ot_cli_discover;
+#endif
 	ot_secret_protect_process();
 	ot_log_setup(OT_LOG_TEXT, OT_LOG_INFO);
 	if (take_globals(&cli, &argc, args) < 0) {
