@@ -77,7 +77,7 @@ echo "man page: ok"
 # 2. make install puts the man page, the completions and the units in place (the binary is
 # the one under test, never rebuilt here).
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory -s install DESTDIR="$T/root" PREFIX=/usr/local \
-	BIN="$OAUTHTOP" -o "$OAUTHTOP" >"$T/install.log" 2>&1 || {
+	BIN="$OAUTHTOP" -o "$OAUTHTOP" -o "$OAUTHTOP-full" >"$T/install.log" 2>&1 || {
 	cat "$T/install.log"; fail "make install"; }
 P="$T/root/usr/local"
 for f in bin/oauthtop share/man/man1/oauthtop.1 share/bash-completion/completions/oauthtop \
