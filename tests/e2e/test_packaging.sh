@@ -80,7 +80,7 @@ env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$ROOT" --no-print-directory -s 
 	BIN="$OAUTHTOP" -o "$OAUTHTOP" -o "$OAUTHTOP-full" >"$T/install.log" 2>&1 || {
 	cat "$T/install.log"; fail "make install"; }
 P="$T/root/usr/local"
-for f in bin/oauthtop share/man/man1/oauthtop.1 share/bash-completion/completions/oauthtop \
+for f in bin/oauthtop libexec/oauthtop/oauthtop-full share/man/man1/oauthtop.1 share/bash-completion/completions/oauthtop \
 	share/zsh/site-functions/_oauthtop lib/systemd/system/oauthtop.service \
 	lib/systemd/system/oauthtop-refresh.service lib/systemd/system/oauthtop-refresh.timer; do
 	[ -f "$P/$f" ] || fail "make install did not install $f"
