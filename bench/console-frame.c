@@ -345,7 +345,7 @@ static int child(const char *dir)
 	}
 	report_series("store changed: re-read + draw", v, 5);
 	printf("peak memory                        %.1f MB at the first frame, %.1f MB at the end "
-	       "(ru_maxrss; a re-read holds two credential lists for a moment)\n",
+	       "(ru_maxrss)\n",
 	       first_peak, peak_mb());
 	tui_term_close();
 	app_close(&app);

@@ -73,8 +73,6 @@ const ot_credential *model_cred_view(const tui_row *r, ot_credential *buf)
 	buf->account = (char *)r->acct->name;
 	buf->has_access_token = c->has_access_token;
 	buf->has_refresh_token = c->has_refresh_token;
-	memcpy(buf->access_fp, c->access_fp, OT_FP_LEN);
-	memcpy(buf->refresh_fp, c->refresh_fp, OT_FP_LEN);
 	buf->access_expires_at = c->access_expires_at;
 	buf->refresh_expires_at = c->refresh_expires_at;
 	buf->refresh_issued_at = c->refresh_issued_at;
@@ -126,8 +124,6 @@ static void row_set_cred(tui_row *r, const ot_credential *c)
 	t->last_outcome = (uint8_t)c->last_outcome;
 	t->has_access_token = c->has_access_token != 0;
 	t->has_refresh_token = c->has_refresh_token != 0;
-	memcpy(t->access_fp, c->access_fp, OT_FP_LEN);
-	memcpy(t->refresh_fp, c->refresh_fp, OT_FP_LEN);
 }
 
 static ot_health row_health(const tui_model *m, const tui_row *r, int64_t now)

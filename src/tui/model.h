@@ -52,7 +52,6 @@ typedef struct tui_cred {
 	int failures;
 	uint8_t last_outcome; /* ot_outcome */
 	bool has_access_token, has_refresh_token;
-	char access_fp[OT_FP_LEN], refresh_fp[OT_FP_LEN];
 } tui_cred;
 
 typedef struct tui_row {

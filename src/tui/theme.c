@@ -295,7 +295,7 @@ static int exe_relative(const char *rel, char *out, size_t outlen)
 	return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
-#define THEME_DIRS 6
+#define THEME_DIRS 7
 
 /* Fills dirs with the search path, most specific first; returns how many. */
 static int theme_dirs(char dirs[THEME_DIRS][PATH_MAX])
@@ -315,7 +315,9 @@ static int theme_dirs(char dirs[THEME_DIRS][PATH_MAX])
 		n++;
 	if (exe_relative("../themes", dirs[n], PATH_MAX) == 0) /* build-dir/oauthtop */
 		n++;
-	if (exe_relative("../share/oauthtop/themes", dirs[n], PATH_MAX) == 0)
+	if (exe_relative("../share/oauthtop/themes", dirs[n], PATH_MAX) == 0) /* bin/ */
+		n++;
+	if (exe_relative("../../share/oauthtop/themes", dirs[n], PATH_MAX) == 0) /* libexec/x/ */
 		n++;
 	snprintf(dirs[n++], PATH_MAX, "%s/themes", OT_DATADIR);
 	return n;
