@@ -23,38 +23,157 @@
 #define CRED_SECRET_COLS CRED_COLS ", access_token, refresh_token"
 #define CRED_NCOLS       20
 
-/* --- small helpers --- */
+/* Every field but the lease, for the two UPDATEs below (?1 is the account). */
+#define CRED_SET_FIELDS                                                                            \
+	"token_type = ?2, scope = ?3, access_expires_at = ?4,"                                     \
+	" access_token = CASE WHEN ?5 THEN access_token ELSE ?6 END,"                              \
+	" access_fp = CASE WHEN ?5 THEN access_fp ELSE ?7 END,"                                    \
+	" refresh_token = CASE WHEN ?8 THEN refresh_token ELSE ?9 END,"                            \
+	" refresh_fp = CASE WHEN ?8 THEN refresh_fp ELSE ?10 END,"                                 \
+	" refresh_expires_at = ?11, refresh_issued_at = ?12, last_attempt_at = ?13,"               \
+	" last_success_at = ?14, last_outcome = ?15, last_error = ?16, failures = ?17,"            \
+	" next_attempt_at = ?18, client_fp = ?19, updated_at = ?20"
 
-static int stmt_prepare(ot_store *s, const char *sql, sqlite3_stmt **st, ot_err *err)
+#define EVENT_SELECT "SELECT at, account, kind, reason, old_fp, new_fp, actor FROM events"
+#define EVENT_ORDER  " ORDER BY at DESC, id DESC LIMIT ?2"
+
+/* --- cached statements --- */
+
+/* Each statement is prepared once per connection, on first use, and reset after each use:
+ * preparing costs more than running most of them (a refresh runs about six). */
+typedef enum store_stmt {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_DATA_VERSION,
+	ST_CRED_GET,
+	ST_CRED_GET_SECRETS,
+	ST_CRED_LIST,
+	ST_CRED_LIST_SECRETS,
+	ST_CRED_UPDATE,
+	ST_CRED_COMMIT,
+	ST_CRED_INSERT_EMPTY,
+	ST_CRED_DELETE,
+	ST_LEASE_WRITE,
+	ST_LEASE_RELEASE,
+	ST_EVENT_INSERT,
+	ST_EVENTS_ACCOUNT,
+	ST_EVENTS_ALL,
+	ST_EVENTS_PRUNE,
+	ST_KEEPER_BEAT,
+	ST_KEEPER_REMOVE,
+	ST_KEEPERS,
+	ST_META_GET,
+	ST_META_SET,
+	ST_COUNT
+} store_stmt;
+
+_Static_assert(ST_COUNT <= STORE_STMT_MAX, "raise STORE_STMT_MAX in store_schema.h");
+
+static const char *const stmt_sql[ST_COUNT] = {
+        [ST_BEGIN] = "BEGIN IMMEDIATE",
+        [ST_COMMIT] = "COMMIT",
+        [ST_DATA_VERSION] = "PRAGMA data_version",
+        [ST_CRED_GET] = "SELECT " CRED_COLS " FROM credentials WHERE account = ?1",
+        [ST_CRED_GET_SECRETS] = "SELECT " CRED_SECRET_COLS " FROM credentials WHERE account = ?1",
+        [ST_CRED_LIST] = "SELECT " CRED_COLS " FROM credentials ORDER BY account",
+        [ST_CRED_LIST_SECRETS] = "SELECT " CRED_SECRET_COLS " FROM credentials ORDER BY account",
+        [ST_CRED_UPDATE] = "UPDATE credentials SET " CRED_SET_FIELDS " WHERE account = ?1",
+        /* A commit: only where h holds the lease (?22, ?23), which it clears unless ?21. */
+        [ST_CRED_COMMIT] = "UPDATE credentials SET " CRED_SET_FIELDS ","
+                           " lease_host = CASE WHEN ?21 THEN lease_host END,"
+                           " lease_pid = CASE WHEN ?21 THEN lease_pid ELSE 0 END,"
+                           " lease_expires_at = CASE WHEN ?21 THEN lease_expires_at ELSE 0 END,"
+                           " inflight_fp = CASE WHEN ?21 THEN inflight_fp ELSE '' END"
+                           " WHERE account = ?1 AND lease_host = ?22 AND lease_pid = ?23",
+        [ST_CRED_INSERT_EMPTY] = "INSERT OR IGNORE INTO credentials (account) VALUES (?1)",
+        [ST_CRED_DELETE] = "DELETE FROM credentials WHERE account = ?1",
+        [ST_LEASE_WRITE] = "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
+                           " lease_expires_at = ?4, inflight_fp = ?5 WHERE account = ?1",
+        [ST_LEASE_RELEASE] = "UPDATE credentials SET lease_host = NULL, lease_pid = 0,"
+                             " lease_expires_at = 0, inflight_fp = '' WHERE account = ?1"
+                             " AND lease_host = ?2 AND lease_pid = ?3",
+        [ST_EVENT_INSERT] = "INSERT INTO events (at, account, kind, reason, old_fp, new_fp, actor)"
+                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [ST_EVENTS_ACCOUNT] = EVENT_SELECT " WHERE account = ?1" EVENT_ORDER,
+        [ST_EVENTS_ALL] = EVENT_SELECT EVENT_ORDER,
+        [ST_EVENTS_PRUNE] = "DELETE FROM events WHERE at < ?1",
+        [ST_KEEPER_BEAT] = "INSERT INTO keepers (host, pid, kind, started, heartbeat)"
+                           " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (host, pid) DO UPDATE SET"
+                           " kind = excluded.kind, started = excluded.started,"
+                           " heartbeat = excluded.heartbeat",
+        [ST_KEEPER_REMOVE] = "DELETE FROM keepers WHERE host = ?1 AND pid = ?2",
+        [ST_KEEPERS] = "SELECT host, pid, kind, started, heartbeat FROM keepers"
+                       " ORDER BY host, pid",
+        [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+        [ST_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+};
+
+/* The statement, prepared on first use; NULL with err set on failure. Hand it back with
+ * stmt_done() on every path. */
+static sqlite3_stmt *stmt_get(ot_store *s, store_stmt id, ot_err *err)
 {
-	int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	sqlite3_stmt **slot = &s->stmts[id];
+	int rc;
 
+	if (*slot)
+		return *slot;
+	rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
 	if (rc != SQLITE_OK) {
-		sqlite3_finalize(*st);
-		*st = NULL;
-		return store_db_error(s, rc, err);
+		sqlite3_finalize(*slot);
+		*slot = NULL;
+		store_db_error(s, rc, err);
+		return NULL;
 	}
-	return 0;
+	return *slot;
 }
 
-/* Steps a statement that returns no rows and finalizes it. */
+/* Ends a use: a reset statement holds no read transaction open, and cleared bindings hold no
+ * pointer to the caller's strings (they are bound without a copy). */
+static void stmt_done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static void stmts_finalize(ot_store *s)
+{
+	size_t i;
+
+	for (i = 0; i < ST_COUNT; i++) {
+		sqlite3_finalize(s->stmts[i]);
+		s->stmts[i] = NULL;
+	}
+}
+
+/* Steps a statement that returns no rows, then stmt_done(). */
 static int stmt_run(ot_store *s, sqlite3_stmt *st, ot_err *err)
 {
 	int rc = sqlite3_step(st);
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		store_db_error(s, rc, err);
-		sqlite3_finalize(st);
+		stmt_done(st);
 		return -1;
 	}
-	sqlite3_finalize(st);
+	stmt_done(st);
 	return 0;
 }
 
+/* Runs a cached statement without parameters or results. */
+static int stmt_exec(ot_store *s, store_stmt id, ot_err *err)
+{
+	sqlite3_stmt *st = stmt_get(s, id, err);
+
+	return st ? stmt_run(s, st, err) : -1;
+}
+
+/* Binds without a copy: v must live until stmt_done(), which every caller reaches before it
+ * returns (token values are then never copied into SQLite's heap for a bind). */
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, i);
 }
@@ -91,12 +210,12 @@ static void *array_grow(void *arr, size_t *cap, size_t need, size_t elem)
 
 static int tx_begin(ot_store *s, ot_err *err)
 {
-	return store_exec(s, "BEGIN IMMEDIATE", err);
+	return stmt_exec(s, ST_BEGIN, err);
 }
 
 static int tx_commit(ot_store *s, ot_err *err)
 {
-	if (store_exec(s, "COMMIT", err) < 0)
+	if (stmt_exec(s, ST_COMMIT, err) < 0)
 		return -1;
 	s->writes++;
 	return 0;
@@ -133,8 +252,7 @@ ot_store *ot_store_open(const char *path, int flags, ot_err *err)
 		return NULL;
 	}
 	s->path = ot_strdup(path);
-	if (store_schema_open(s, flags, err) < 0 ||
-	    stmt_prepare(s, "PRAGMA data_version", &s->data_version, err) < 0) {
+	if (store_schema_open(s, flags, err) < 0 || !stmt_get(s, ST_DATA_VERSION, err)) {
 		ot_store_close(s);
 		return NULL;
 	}
@@ -145,7 +263,7 @@ void ot_store_close(ot_store *s)
 {
 	if (!s)
 		return;
-	sqlite3_finalize(s->data_version);
+	stmts_finalize(s);
 	sqlite3_close_v2(s->db);
 	free(s->path);
 	free(s);
@@ -192,14 +310,12 @@ static void cred_read(sqlite3_stmt *st, int with_secrets, ot_credential *c)
 static int cred_load(ot_store *s, const char *account, int with_secrets, ot_credential *out,
                      ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	const char *sql = with_secrets ? "SELECT " CRED_SECRET_COLS
-	                                 " FROM credentials WHERE account = ?1"
-	                               : "SELECT " CRED_COLS " FROM credentials WHERE account = ?1";
+	sqlite3_stmt *st;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (stmt_prepare(s, sql, &st, err) < 0)
+	st = stmt_get(s, with_secrets ? ST_CRED_GET_SECRETS : ST_CRED_GET, err);
+	if (!st)
 		return -1;
 	bind_text(st, 1, account);
 	rc = sqlite3_step(st);
@@ -207,7 +323,7 @@ static int cred_load(ot_store *s, const char *account, int with_secrets, ot_cred
 		cred_read(st, with_secrets, out);
 	else if (rc != SQLITE_DONE)
 		store_db_error(s, rc, err);
-	sqlite3_finalize(st);
+	stmt_done(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -219,17 +335,15 @@ int ot_store_get(ot_store *s, const char *account, int with_secrets, ot_credenti
 
 int ot_store_list(ot_store *s, int with_secrets, ot_credential **out, size_t *n, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	const char *sql = with_secrets ? "SELECT " CRED_SECRET_COLS
-	                                 " FROM credentials ORDER BY account"
-	                               : "SELECT " CRED_COLS " FROM credentials ORDER BY account";
+	sqlite3_stmt *st;
 	ot_credential *list = NULL, *grown;
 	size_t cap = 0, cnt = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if (stmt_prepare(s, sql, &st, err) < 0)
+	st = stmt_get(s, with_secrets ? ST_CRED_LIST_SECRETS : ST_CRED_LIST, err);
+	if (!st)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		grown = array_grow(list, &cap, cnt + 1, sizeof(*list));
@@ -242,11 +356,11 @@ int ot_store_list(ot_store *s, int with_secrets, ot_credential **out, size_t *n,
 	}
 	if (rc != SQLITE_DONE) {
 		store_db_error(s, rc, err);
-		sqlite3_finalize(st);
+		stmt_done(st);
 		ot_store_list_free(list, cnt);
 		return -1;
 	}
-	sqlite3_finalize(st);
+	stmt_done(st);
 	*out = list;
 	*n = cnt;
 	return 0;
@@ -280,35 +394,26 @@ static void token_write_init(token_write *t, const char *value, int has)
 	}
 }
 
-/* Writes every field but the lease into an existing row. */
-static int cred_write_fields(ot_store *s, const ot_credential *c, ot_err *err)
-{
-	static const char sql[] =
-	        "UPDATE credentials SET token_type = ?2, scope = ?3, access_expires_at = ?4,"
-	        " access_token = CASE WHEN ?5 THEN access_token ELSE ?6 END,"
-	        " access_fp = CASE WHEN ?5 THEN access_fp ELSE ?7 END,"
-	        " refresh_token = CASE WHEN ?8 THEN refresh_token ELSE ?9 END,"
-	        " refresh_fp = CASE WHEN ?8 THEN refresh_fp ELSE ?10 END,"
-	        " refresh_expires_at = ?11, refresh_issued_at = ?12, last_attempt_at = ?13,"
-	        " last_success_at = ?14, last_outcome = ?15, last_error = ?16, failures = ?17,"
-	        " next_attempt_at = ?18, client_fp = ?19, updated_at = ?20 WHERE account = ?1";
-	sqlite3_stmt *st = NULL;
+/* The new values of a credential's token columns; lives until its statement is done. */
+typedef struct cred_tokens {
 	token_write at, rt;
+} cred_tokens;
 
-	token_write_init(&at, c->access_token, c->has_access_token);
-	token_write_init(&rt, c->refresh_token, c->has_refresh_token);
-	if (stmt_prepare(s, sql, &st, err) < 0)
-		return -1;
+/* Binds ?1..?20 of CRED_SET_FIELDS (t must outlive the statement's use). */
+static void cred_bind_fields(sqlite3_stmt *st, const ot_credential *c, cred_tokens *t)
+{
+	token_write_init(&t->at, c->access_token, c->has_access_token);
+	token_write_init(&t->rt, c->refresh_token, c->has_refresh_token);
 	bind_text(st, 1, c->account);
 	bind_text(st, 2, c->token_type);
 	bind_text(st, 3, c->scope);
 	sqlite3_bind_int64(st, 4, c->access_expires_at);
-	sqlite3_bind_int(st, 5, at.keep);
-	bind_text(st, 6, at.value);
-	bind_text(st, 7, at.fp);
-	sqlite3_bind_int(st, 8, rt.keep);
-	bind_text(st, 9, rt.value);
-	bind_text(st, 10, rt.fp);
+	sqlite3_bind_int(st, 5, t->at.keep);
+	bind_text(st, 6, t->at.value);
+	bind_text(st, 7, t->at.fp);
+	sqlite3_bind_int(st, 8, t->rt.keep);
+	bind_text(st, 9, t->rt.value);
+	bind_text(st, 10, t->rt.fp);
 	sqlite3_bind_int64(st, 11, c->refresh_expires_at);
 	sqlite3_bind_int64(st, 12, c->refresh_issued_at);
 	sqlite3_bind_int64(st, 13, c->last_attempt_at);
@@ -319,18 +424,26 @@ static int cred_write_fields(ot_store *s, const ot_credential *c, ot_err *err)
 	sqlite3_bind_int64(st, 18, c->next_attempt_at);
 	bind_text(st, 19, c->client_fp);
 	sqlite3_bind_int64(st, 20, c->updated_at ? c->updated_at : (int64_t)time(NULL));
+}
+
+/* Writes every field but the lease into an existing row. */
+static int cred_write_fields(ot_store *s, const ot_credential *c, ot_err *err)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_CRED_UPDATE, err);
+	cred_tokens t;
+
+	if (!st)
+		return -1;
+	cred_bind_fields(st, c, &t);
 	return stmt_run(s, st, err);
 }
 
 static int lease_write(ot_store *s, const char *account, const char *host, int64_t pid,
                        int64_t expires, const char *inflight, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt_get(s, ST_LEASE_WRITE, err);
 
-	if (stmt_prepare(s,
-	                 "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
-	                 " lease_expires_at = ?4, inflight_fp = ?5 WHERE account = ?1",
-	                 &st, err) < 0)
+	if (!st)
 		return -1;
 	bind_text(st, 1, account);
 	bind_text(st, 2, host);
@@ -340,17 +453,11 @@ static int lease_write(ot_store *s, const char *account, const char *host, int64
 	return stmt_run(s, st, err);
 }
 
-static int lease_clear(ot_store *s, const char *account, ot_err *err)
-{
-	return lease_write(s, account, NULL, 0, 0, "", err);
-}
-
 static int cred_insert_empty(ot_store *s, const char *account, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt_get(s, ST_CRED_INSERT_EMPTY, err);
 
-	if (stmt_prepare(s, "INSERT OR IGNORE INTO credentials (account) VALUES (?1)", &st, err) <
-	    0)
+	if (!st)
 		return -1;
 	bind_text(st, 1, account);
 	return stmt_run(s, st, err);
@@ -374,9 +481,9 @@ int ot_store_put(ot_store *s, const ot_credential *c, ot_err *err)
 
 int ot_store_delete(ot_store *s, const char *account, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt_get(s, ST_CRED_DELETE, err);
 
-	if (stmt_prepare(s, "DELETE FROM credentials WHERE account = ?1", &st, err) < 0)
+	if (!st)
 		return -1;
 	bind_text(st, 1, account);
 	return write_one(s, st, err);
@@ -398,7 +505,24 @@ int ot_pid_alive(int64_t pid)
 	return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
-static lease_state lease_classify(const ot_credential *row, const ot_holder *h, int64_t now)
+/* The last pid checked in a batch: leases lapsed or held by others are mostly one process's,
+ * so a batch asks the kernel once per holder rather than once per row. */
+typedef struct pid_memo {
+	int64_t pid;
+	int alive;
+} pid_memo;
+
+static int pid_memo_alive(pid_memo *m, int64_t pid)
+{
+	if (pid != m->pid) {
+		m->pid = pid;
+		m->alive = ot_pid_alive(pid);
+	}
+	return m->alive;
+}
+
+static lease_state lease_classify(const ot_credential *row, const ot_holder *h, int64_t now,
+                                  pid_memo *memo)
 {
 	int same_host;
 
@@ -409,7 +533,7 @@ static lease_state lease_classify(const ot_credential *row, const ot_holder *h, 
 	same_host = strcmp(row->lease_host, h->host) == 0;
 	if (same_host && row->lease_pid == h->pid)
 		return LEASE_OURS;
-	if (same_host && !ot_pid_alive(row->lease_pid))
+	if (same_host && !pid_memo_alive(memo, row->lease_pid))
 		return LEASE_LAPSED;
 	return LEASE_OTHER;
 }
@@ -423,7 +547,7 @@ static void cred_drop_secrets(ot_credential *c)
 }
 
 static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t now,
-                          int64_t seconds, ot_err *err)
+                          int64_t seconds, pid_memo *memo, ot_err *err)
 {
 	lease_state state;
 	int found = cred_load(s, l->account, 1, &l->cred, err);
@@ -435,7 +559,7 @@ static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t 
 			return -1;
 		l->cred.account = ot_strdup(l->account);
 	}
-	state = lease_classify(&l->cred, h, now);
+	state = lease_classify(&l->cred, h, now, memo);
 	if (state == LEASE_OTHER) {
 		cred_drop_secrets(&l->cred); /* not ours to use */
 		return 0;
@@ -456,6 +580,7 @@ static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t 
 int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_t n, int64_t now,
                         int64_t seconds, ot_err *err)
 {
+	pid_memo memo = {0, 0}; /* pid 0 is never alive */
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -465,7 +590,7 @@ int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_
 	if (tx_begin(s, err) < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (lease_take_one(s, h, &leases[i], now, seconds, err) < 0)
+		if (lease_take_one(s, h, &leases[i], now, seconds, &memo, err) < 0)
 			break;
 	if (i < n || tx_commit(s, err) < 0) {
 		tx_rollback(s);
@@ -481,17 +606,14 @@ int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_
 int ot_store_lease_release(ot_store *s, const ot_holder *h, const char *const *accounts, size_t n,
                            ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	size_t i;
 
 	if (tx_begin(s, err) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (stmt_prepare(s,
-		                 "UPDATE credentials SET lease_host = NULL, lease_pid = 0,"
-		                 " lease_expires_at = 0, inflight_fp = '' WHERE account = ?1"
-		                 " AND lease_host = ?2 AND lease_pid = ?3",
-		                 &st, err) < 0)
+		st = stmt_get(s, ST_LEASE_RELEASE, err);
+		if (!st)
 			break;
 		bind_text(st, 1, accounts[i]);
 		bind_text(st, 2, h->host);
@@ -527,12 +649,9 @@ static const char *event_safe_reason(const char *reason, const ot_credential *c)
 
 static int event_insert(ot_store *s, const ot_event *e, const ot_credential *c, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt_get(s, ST_EVENT_INSERT, err);
 
-	if (stmt_prepare(s,
-	                 "INSERT INTO events (at, account, kind, reason, old_fp, new_fp, actor)"
-	                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	                 &st, err) < 0)
+	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, e->at ? e->at : (int64_t)time(NULL));
 	bind_text(st, 2, e->account ? e->account : (c ? c->account : NULL));
@@ -552,26 +671,22 @@ int ot_store_event_add(ot_store *s, const ot_event *e, ot_err *err)
 	return 0;
 }
 
-/* 1 if h holds the lease on the account's row, 0 if not (or no row), -1 error. */
-static int lease_held_by(ot_store *s, const ot_holder *h, const char *account, ot_err *err)
+/* Writes the new state where h holds the lease, clearing it unless keep_lease, in one
+ * statement: 1 written, 0 not held (or no row), -1 error. */
+static int cred_commit_write(ot_store *s, const ot_holder *h, const ot_commit *c, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
-	int held = 0, rc;
+	sqlite3_stmt *st = stmt_get(s, ST_CRED_COMMIT, err);
+	cred_tokens t;
 
-	if (stmt_prepare(s, "SELECT lease_host, lease_pid FROM credentials WHERE account = ?1", &st,
-	                 err) < 0)
+	if (!st)
 		return -1;
-	bind_text(st, 1, account);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *host = sqlite3_column_text(st, 0);
-		held = host && strcmp((const char *)host, h->host) == 0 &&
-		       sqlite3_column_int64(st, 1) == h->pid;
-	} else if (rc != SQLITE_DONE) {
-		held = store_db_error(s, rc, err);
-	}
-	sqlite3_finalize(st);
-	return held;
+	cred_bind_fields(st, c->cred, &t);
+	sqlite3_bind_int(st, 21, c->keep_lease);
+	bind_text(st, 22, h->host);
+	sqlite3_bind_int64(st, 23, h->pid);
+	if (stmt_run(s, st, err) < 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
 }
 
 static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, size_t *skipped,
@@ -581,15 +696,11 @@ static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, size_
 
 	if (!c->cred || !c->cred->account)
 		return ot_err_set(err, "%s: a commit without a credential", s->path);
-	held = lease_held_by(s, h, c->cred->account, err);
+	held = cred_commit_write(s, h, c, err);
 	if (held <= 0) {
 		*skipped += held == 0;
 		return held;
 	}
-	if (cred_write_fields(s, c->cred, err) < 0)
-		return -1;
-	if (!c->keep_lease && lease_clear(s, c->cred->account, err) < 0)
-		return -1;
 	return c->event ? event_insert(s, c->event, c->cred, err) : 0;
 }
 
@@ -614,9 +725,6 @@ int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t 
 	return 0;
 }
 
-#define EVENT_SELECT "SELECT at, account, kind, reason, old_fp, new_fp, actor FROM events"
-#define EVENT_ORDER  " ORDER BY at DESC, id DESC LIMIT ?2"
-
 static void event_read(sqlite3_stmt *st, ot_event *e)
 {
 	memset(e, 0, sizeof(*e));
@@ -632,17 +740,15 @@ static void event_read(sqlite3_stmt *st, ot_event *e)
 int ot_store_events(ot_store *s, const char *account, size_t limit, ot_event **out, size_t *n,
                     ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	ot_event *list = NULL, *grown;
 	size_t cap = 0, cnt = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if (stmt_prepare(s,
-	                 account ? EVENT_SELECT " WHERE account = ?1" EVENT_ORDER
-	                         : EVENT_SELECT EVENT_ORDER,
-	                 &st, err) < 0)
+	st = stmt_get(s, account ? ST_EVENTS_ACCOUNT : ST_EVENTS_ALL, err);
+	if (!st)
 		return -1;
 	if (account)
 		bind_text(st, 1, account);
@@ -658,11 +764,11 @@ int ot_store_events(ot_store *s, const char *account, size_t limit, ot_event **o
 	}
 	if (rc != SQLITE_DONE) {
 		store_db_error(s, rc, err);
-		sqlite3_finalize(st);
+		stmt_done(st);
 		ot_store_events_free(list, cnt);
 		return -1;
 	}
-	sqlite3_finalize(st);
+	stmt_done(st);
 	*out = list;
 	*n = cnt;
 	return 0;
@@ -683,9 +789,9 @@ void ot_store_events_free(ot_event *list, size_t n)
 
 int ot_store_events_prune(ot_store *s, int64_t before, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt_get(s, ST_EVENTS_PRUNE, err);
 
-	if (stmt_prepare(s, "DELETE FROM events WHERE at < ?1", &st, err) < 0)
+	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, before);
 	return write_one(s, st, err);
@@ -696,14 +802,9 @@ int ot_store_events_prune(ot_store *s, int64_t before, ot_err *err)
 int ot_store_keeper_beat(ot_store *s, const ot_holder *h, const char *kind, int64_t started,
                          int64_t now, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt_get(s, ST_KEEPER_BEAT, err);
 
-	if (stmt_prepare(s,
-	                 "INSERT INTO keepers (host, pid, kind, started, heartbeat)"
-	                 " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (host, pid) DO UPDATE SET"
-	                 " kind = excluded.kind, started = excluded.started,"
-	                 " heartbeat = excluded.heartbeat",
-	                 &st, err) < 0)
+	if (!st)
 		return -1;
 	bind_text(st, 1, h->host);
 	sqlite3_bind_int64(st, 2, h->pid);
@@ -715,9 +816,9 @@ int ot_store_keeper_beat(ot_store *s, const ot_holder *h, const char *kind, int6
 
 int ot_store_keeper_remove(ot_store *s, const ot_holder *h, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt_get(s, ST_KEEPER_REMOVE, err);
 
-	if (stmt_prepare(s, "DELETE FROM keepers WHERE host = ?1 AND pid = ?2", &st, err) < 0)
+	if (!st)
 		return -1;
 	bind_text(st, 1, h->host);
 	sqlite3_bind_int64(st, 2, h->pid);
@@ -726,17 +827,15 @@ int ot_store_keeper_remove(ot_store *s, const ot_holder *h, ot_err *err)
 
 int ot_store_keepers(ot_store *s, ot_keeper **out, size_t *n, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	ot_keeper *list = NULL, *grown;
 	size_t cap = 0, cnt = 0;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if (stmt_prepare(s,
-	                 "SELECT host, pid, kind, started, heartbeat FROM keepers"
-	                 " ORDER BY host, pid",
-	                 &st, err) < 0)
+	st = stmt_get(s, ST_KEEPERS, err);
+	if (!st)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		grown = array_grow(list, &cap, cnt + 1, sizeof(*list));
@@ -754,11 +853,11 @@ int ot_store_keepers(ot_store *s, ot_keeper **out, size_t *n, ot_err *err)
 	}
 	if (rc != SQLITE_DONE) {
 		store_db_error(s, rc, err);
-		sqlite3_finalize(st);
+		stmt_done(st);
 		ot_store_keepers_free(list, cnt);
 		return -1;
 	}
-	sqlite3_finalize(st);
+	stmt_done(st);
 	*out = list;
 	*n = cnt;
 	return 0;
@@ -779,22 +878,24 @@ void ot_store_keepers_free(ot_keeper *list, size_t n)
 
 int64_t ot_store_version(ot_store *s)
 {
+	sqlite3_stmt *st = s->stmts[ST_DATA_VERSION]; /* prepared by ot_store_open */
 	int64_t dv = 0;
 
-	if (sqlite3_step(s->data_version) == SQLITE_ROW)
-		dv = sqlite3_column_int64(s->data_version, 0);
-	sqlite3_reset(s->data_version);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		dv = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
 	/* Both terms only grow, so any commit, ours or another process's, changes the sum. */
 	return dv + s->writes;
 }
 
 int ot_store_meta_get(ot_store *s, const char *key, char **value, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	int rc;
 
 	*value = NULL;
-	if (stmt_prepare(s, "SELECT value FROM meta WHERE key = ?1", &st, err) < 0)
+	st = stmt_get(s, ST_META_GET, err);
+	if (!st)
 		return -1;
 	bind_text(st, 1, key);
 	rc = sqlite3_step(st);
@@ -802,18 +903,15 @@ int ot_store_meta_get(ot_store *s, const char *key, char **value, ot_err *err)
 		*value = col_dup(st, 0);
 	else if (rc != SQLITE_DONE)
 		store_db_error(s, rc, err);
-	sqlite3_finalize(st);
+	stmt_done(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
 int ot_store_meta_set(ot_store *s, const char *key, const char *value, ot_err *err)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = stmt_get(s, ST_META_SET, err);
 
-	if (stmt_prepare(s,
-	                 "INSERT INTO meta (key, value) VALUES (?1, ?2)"
-	                 " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-	                 &st, err) < 0)
+	if (!st)
 		return -1;
 	bind_text(st, 1, key);
 	bind_text(st, 2, value ? value : "");

@@ -12,11 +12,16 @@
 /* How long a writer waits for another process's lock before giving up. */
 #define STORE_BUSY_MS 5000
 
+/* Room for store.c's cached statements (its enum store_stmt, checked at compile time). */
+#define STORE_STMT_MAX 32
+
 struct ot_store {
 	sqlite3 *db;
 	char *path;                 /* as given, for messages */
 	int64_t writes;             /* commits by this connection (ot_store_version) */
-	sqlite3_stmt *data_version; /* cached "PRAGMA data_version" */
+	/* Statements prepared on first use and kept until ot_store_close (store.c): preparing
+	 * costs more than running most of them. Always reset after use. */
+	sqlite3_stmt *stmts[STORE_STMT_MAX];
 };
 
 /* Checks the file at s->path (creating it and its 0700 directory unless READONLY), opens
