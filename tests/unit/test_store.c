@@ -651,6 +651,32 @@ static void test_lease_batch_and_release(void **state)
 	ot_credential_clear(&c);
 }
 
+/* A batch over leases of several holders on this host: each row is judged by its own holder
+ * (the liveness check is remembered per pid, never carried over to another pid). */
+static void test_lease_batch_mixed_holders(void **state)
+{
+	fixture *f = *state;
+	ot_holder dead = {HOST, dead_pid()};
+	ot_holder parent = {HOST, (int64_t)getppid()};
+	const ot_holder *by[4] = {&dead, &parent, &dead, &parent};
+	ot_lease l[4] = {{.account = "a"}, {.account = "b"}, {.account = "c"}, {.account = "d"}};
+	size_t i;
+
+	f->s = open_ok(f->path);
+	for (i = 0; i < 4; i++) {
+		put_plain(f->s, l[i].account, "AT-1234567890", "RT-1234567890");
+		take(f->s, by[i], &l[i], 1, 1000, 600);
+		assert_true(l[i].granted);
+		ot_credential_clear(&l[i].cred);
+	}
+	take(f->s, &f->me, l, 4, 1001, 60);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(l[i].granted, by[i] == &dead);
+		assert_int_equal(l[i].cred.lease_pid, l[i].granted ? f->me.pid : parent.pid);
+		ot_credential_clear(&l[i].cred);
+	}
+}
+
 /* --- commits --- */
 
 static void test_commit_by_holder(void **state)
@@ -777,6 +803,63 @@ static void test_commit_keep_lease_and_token_guard(void **state)
 	ot_credential_clear(&l.cred);
 }
 
+/* One commit batch: ours with the lease cleared, another holder's skipped, ours keeping it. */
+static void test_commit_batch_mixed(void **state)
+{
+	fixture *f = *state;
+	ot_holder parent = {HOST, (int64_t)getppid()};
+	ot_lease l = {.account = "a"};
+	ot_credential next[3], c;
+	ot_event ev[3] = {{.at = 7, .kind = (char *)"refreshed"},
+	                  {.at = 8, .kind = (char *)"refreshed"},
+	                  {.at = 9, .kind = (char *)"failed"}};
+	ot_commit cm[3] = {{&next[0], &ev[0], false}, {&next[1], &ev[1], false},
+	                   {&next[2], &ev[2], true}};
+	const char *names[3] = {"a", "b", "c"};
+	ot_event *evs = NULL;
+	size_t skipped = 0, n = 0, i;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	for (i = 0; i < 3; i++) {
+		put_plain(f->s, names[i], "AT-old-1234567890", "RT-old-1234567890");
+		l.account = names[i];
+		take(f->s, i == 1 ? &parent : &f->me, &l, 1, 1000, 60);
+		ot_credential_clear(&l.cred);
+		fill_cred(&next[i], names[i], "AT-new-1234567890", "RT-new-1234567890");
+		ev[i].account = (char *)names[i];
+	}
+	assert_int_equal(ot_store_commit(f->s, &f->me, cm, 3, &skipped, &err), 0);
+	assert_int_equal(skipped, 1);
+
+	get_ok(f->s, "a", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-new-1234567890");
+	assert_null(c.lease_host);
+	assert_int_equal(c.lease_pid, 0);
+	assert_int_equal(c.lease_expires_at, 0);
+	assert_string_equal(c.inflight_fp, "");
+	ot_credential_clear(&c);
+	get_ok(f->s, "b", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-old-1234567890");
+	assert_int_equal(c.lease_pid, parent.pid);
+	assert_int_equal(c.lease_expires_at, 1060);
+	ot_credential_clear(&c);
+	get_ok(f->s, "c", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-new-1234567890");
+	assert_string_equal(c.lease_host, HOST);
+	assert_int_equal(c.lease_pid, f->me.pid);
+	assert_int_equal(c.lease_expires_at, 1060);
+	ot_credential_clear(&c);
+
+	assert_int_equal(ot_store_events(f->s, NULL, 0, &evs, &n, &err), 0);
+	assert_int_equal(n, 2); /* newest first: c then a, nothing for the skipped b */
+	assert_string_equal(evs[0].account, "c");
+	assert_string_equal(evs[1].account, "a");
+	ot_store_events_free(evs, n);
+	for (i = 0; i < 3; i++)
+		ot_credential_clear(&next[i]);
+}
+
 /* --- history, keepers, versions, meta --- */
 
 static void add_event(ot_store *s, int64_t at, const char *account, const char *kind)
@@ -879,6 +962,45 @@ static void test_version_changes(void **state)
 	ot_store_close(other);
 }
 
+/* Statements are kept between calls: each call starts afresh (its own parameters, no rows
+ * left over) and sees what another connection committed in between. */
+static void test_repeated_reads_see_writes(void **state)
+{
+	fixture *f = *state;
+	ot_store *other;
+	ot_credential c, *list = NULL;
+	char *v = NULL;
+	size_t n = 0, i;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	other = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-acme-1234567890");
+	put_plain(f->s, "beta", "AT-1234567890", "RT-beta-1234567890");
+	for (i = 0; i < 3; i++) {
+		get_ok(f->s, i % 2 ? "beta" : "acme", 1, &c);
+		assert_string_equal(c.account, i % 2 ? "beta" : "acme");
+		ot_credential_clear(&c);
+		assert_int_equal(ot_store_get(f->s, "gamma", 0, &c, &err), 0);
+		assert_int_equal(ot_store_meta_get(f->s, "k", &v, &err), i > 0);
+		free(v);
+		v = NULL;
+		assert_int_equal(ot_store_meta_set(other, "k", "v", &err), 0);
+	}
+	put_plain(other, "acme", "AT-1234567890", "RT-acme-rotated-123");
+	put_plain(other, "gamma", "AT-1234567890", "RT-gamma-1234567890");
+	get_ok(f->s, "acme", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-acme-rotated-123");
+	ot_credential_clear(&c);
+	get_ok(f->s, "gamma", 0, &c);
+	ot_credential_clear(&c);
+	assert_int_equal(ot_store_list(f->s, 0, &list, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(list[2].account, "gamma");
+	ot_store_list_free(list, n);
+	ot_store_close(other);
+}
+
 static void test_meta(void **state)
 {
 	fixture *f = *state;
@@ -939,12 +1061,15 @@ int main(void)
 	        T(test_lease_dead_holder_lapses),
 	        T(test_lease_expired_lapses_and_lost_answer),
 	        T(test_lease_batch_and_release),
+	        T(test_lease_batch_mixed_holders),
 	        T(test_commit_by_holder),
 	        T(test_commit_by_non_holder_skipped),
 	        T(test_commit_keep_lease_and_token_guard),
+	        T(test_commit_batch_mixed),
 	        T(test_events_order_limit_prune),
 	        T(test_keepers),
 	        T(test_version_changes),
+	        T(test_repeated_reads_see_writes),
 	        T(test_meta),
 	        T(test_pid_alive),
 	        T(test_delete),
