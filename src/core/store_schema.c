@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -336,14 +338,45 @@ static int db_setup(ot_store *s, int flags, int64_t version, ot_err *err)
 	return rc;
 }
 
-int store_schema_open(ot_store *s, int flags, ot_err *err)
+/* Validate before any pragma that writes, so a foreign database is left untouched. One
+ * read transaction: another process creating the store meanwhile must not be seen half way
+ * (its tables but not yet its version). */
+static int schema_open_once(ot_store *s, int flags, ot_err *err)
 {
 	int64_t version = 0;
 
-	if (file_check(s, flags, err) < 0 || db_open(s, flags, err) < 0)
+	if (store_exec(s, "BEGIN", err) < 0)
 		return -1;
-	/* Validate before any pragma that writes, so a foreign database is left untouched. */
-	if (schema_check(s, &version, err) < 0)
+	if (schema_check(s, &version, err) < 0) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	if (store_exec(s, "COMMIT", err) < 0)
 		return -1;
 	return db_setup(s, flags, version, err);
+}
+
+/* SQLite answers SQLITE_BUSY at once, without the busy handler, where waiting could
+ * deadlock (two processes switching a new store to WAL together): retry the whole setup. */
+static bool busy_now(ot_store *s)
+{
+	int rc = sqlite3_errcode(s->db) & 0xff;
+
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+int store_schema_open(ot_store *s, int flags, ot_err *err)
+{
+	struct timespec pause = {0, 0};
+
+	if (file_check(s, flags, err) < 0 || db_open(s, flags, err) < 0)
+		return -1;
+	for (int attempt = 0;; attempt++) {
+		if (schema_open_once(s, flags, err) == 0)
+			return 0;
+		if (!busy_now(s) || attempt >= 100)
+			return -1;
+		pause.tv_nsec = (10 + (long)(rand() % 40)) * 1000000L;
+		nanosleep(&pause, NULL);
+	}
 }
