@@ -2,7 +2,8 @@
 # The console in script mode (OAUTHTOP_SCRIPT, screens dumped as text, no terminal needed):
 # details with masked tokens and history, help generated from the key table, filter, sort,
 # click, resize, themes (cycling, a bad theme file named with its line, an unknown theme),
-# and the refusals: no terminal, a terminal without cursor addressing, a bad script.
+# the refusals (no terminal, a terminal without cursor addressing, a bad script), and a keeper
+# daemon in the header.
 . "$(dirname "$0")/lib.sh"
 
 idp_start
@@ -135,4 +136,19 @@ printf ':timeout 300\n:wait-for nothing-like-this-appears\n' >"$T/wf.script"
 run_script wf
 [ "$(rc)" = 1 ] || fail "a wait-for timeout exited $(rc)"
 grep -q 'timed out waiting' "$T/wf.err" || fail "wait-for message: $(cat "$T/wf.err")"
+# 4. a keeper daemon writing to the keepers table shows in the header, with its heartbeat.
+"$OAUTHTOP" --config "$T/cfg.json" daemon >"$T/daemon.out" 2>&1 &
+DPID=$!
+OT_PIDS="$OT_PIDS $DPID"
+printf ':timeout 8000\n:wait-for keeper: daemon@\n:dump %s/keeper.txt\n' "$T" >"$T/keeper.script"
+run_script keeper COLUMNS=120
+[ "$(rc)" = 0 ] || { cat "$T/keeper.err" "$T/daemon.out"; fail "no live daemon in the header"; }
+head -1 "$T/keeper.txt" | grep -Eq "keeper: daemon@[^ ]+ \(beat (just now|[0-9]+s ago)\)" ||
+	fail "keeper header: $(head -1 "$T/keeper.txt")"
+kill "$DPID"
+wait "$DPID" 2>/dev/null
+printf ':dump %s/nokeeper.txt\n' "$T" >"$T/nokeeper.script"
+run_script nokeeper COLUMNS=120
+head -1 "$T/nokeeper.txt" | grep -Eq 'no keeper|daemon@[^ ]+ gone' ||
+	fail "a stopped daemon still shown alive: $(head -1 "$T/nokeeper.txt")"
 echo "all passed"
