@@ -102,14 +102,20 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-/* Index of the command word: the first argument that is not an option. 0 if none. */
+/* Index of the command word: the first argument that is not an option, unless it is the
+ * value of an option before it (`oauthtop --theme mono` opens the console). 0 if none. */
 static int command_index(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
+		const char *prev = i > 1 ? argv[i - 1] : "";
 		if (strcmp(argv[i], "--") == 0)
 			return 0;
-		if (argv[i][0] != '-')
+		if (argv[i][0] == '-')
+			continue;
+		if (find_command(argv[i]) || strcmp(argv[i], "help") == 0)
 			return i;
+		if (!(prev[0] == '-' && prev[1] == '-' && !strchr(prev, '=')))
+			return i; /* an unknown command word */
 	}
 	return 0;
 }
