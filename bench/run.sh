@@ -193,6 +193,11 @@ AWK
 	echo
 	sh "$here/refresh-fanout" --report "$rawtls" --md
 	echo
+	awk '$1 == "refresh" && $2 == "oauthtop" && $4 == 1000 && $6 == 1 { k = $3; v[k] = v[k] " " $13 / $4 }
+	END { for (k in v) { n = split(v[k], a, " "); for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+		m = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		printf "- Handshakes per refresh at N=1000, C=%s: %.3f (floor C/N = %.3f) → %s\n", k, m, k / 1000, (m < 0.1 ? "under 0.1" : "over 0.1") } }' "$rawtls" | sort -t= -k3 -n
+	echo
 	echo "## 3. Token fast path"
 	echo
 	echo "Command: \`bench/token-path.sh -r $BENCH_TOKEN_RUNS\` — \`oauthtop token api\` with a fresh 1 KB token (no network) against \`sqlite3 STORE \"SELECT access_token FROM credentials WHERE account = 'api'\"\`, $BENCH_TOKEN_RUNS interleaved runs each."
