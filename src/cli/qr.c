@@ -66,6 +66,63 @@ static QRcode *qr_encode(const char *text)
 	return QRcode_encodeString(text, 0, QR_ECLEVEL_L, QR_MODE_8, 1);
 }
 
+void ot_qr_lines_free(char **lines, int n)
+{
+	if (!lines)
+		return;
+	for (int i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+/* One line of half blocks for module rows y and y + 1, light modules drawn; NULL on OOM. */
+static char *qr_line(const QRcode *q, int y)
+{
+	size_t cols = (size_t)(q->width + 2 * QR_BORDER), len = 0;
+	char *s = malloc(cols * 3 + 1);
+
+	if (!s)
+		return NULL;
+	for (int x = -QR_BORDER; x < q->width + QR_BORDER; x++) {
+		int top = qr_dark(q, x, y), bottom = qr_dark(q, x, y + 1);
+		const char *c = top && bottom    ? " "
+		                : top && !bottom ? "\xe2\x96\x84"
+		                : !top && bottom ? "\xe2\x96\x80"
+		                                 : "\xe2\x96\x88";
+		size_t n = strlen(c);
+		memcpy(s + len, c, n);
+		len += n;
+	}
+	s[len] = '\0';
+	return s;
+}
+
+int ot_qr_lines(const char *text, char ***lines, int *cols)
+{
+	QRcode *q = qr_encode(text);
+	int n, i;
+	char **out;
+
+	*lines = NULL;
+	*cols = 0;
+	if (!q)
+		return -1;
+	n = (q->width + 2 * QR_BORDER + 1) / 2;
+	out = calloc((size_t)n, sizeof(*out));
+	for (i = 0; out && i < n; i++)
+		if (!(out[i] = qr_line(q, -QR_BORDER + 2 * i)))
+			break;
+	if (!out || i < n) {
+		ot_qr_lines_free(out, n);
+		QRcode_free(q);
+		return -1;
+	}
+	*lines = out;
+	*cols = q->width + 2 * QR_BORDER;
+	QRcode_free(q);
+	return n;
+}
+
 int ot_qr_render(FILE *f, const char *text, int utf8)
 {
 	QRcode *q = qr_encode(text);

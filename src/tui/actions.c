@@ -11,6 +11,7 @@
 
 #include "tui/keymap.h"
 #include "tui/paint.h"
+#include "tui/view_auth.h"
 #include "tui/view_details.h"
 #include "tui/view_help.h"
 #include "tui/view_table.h"
@@ -30,7 +31,8 @@ static void move_selection(tui_app *app, long delta)
 	model_select(app->model, (size_t)to);
 }
 
-/* ---- authorize: hand the terminal to `oauthtop authorize NAME` ---- */
+/* ---- authorize: the device flow in a panel (view_auth.c); code + PKCE (a browser on this
+ * machine) by handing the terminal to `oauthtop authorize NAME` ---- */
 
 static void authorize_exec(tui_app *app, const char *account)
 {
@@ -55,15 +57,12 @@ static void authorize_exec(tui_app *app, const char *account)
 	_exit(127);
 }
 
-static void actions_authorize(tui_app *app)
+static void actions_authorize_exec(tui_app *app, const tui_row *r)
 {
-	tui_row *r = model_selected_row(app->model);
 	char name[256];
 	pid_t pid;
 	int status = 0;
 
-	if (!r)
-		return;
 	snprintf(name, sizeof(name), "%s", r->acct->name);
 	def_prog_mode();
 	endwin();
@@ -92,6 +91,18 @@ static void actions_authorize(tui_app *app)
 		evlog_flash(app->log, app->now_ms, TUI_LEVEL_INFO, "%s: authorized", name);
 	evlog_add(app->log, app->now, TUI_LEVEL_INFO, "%s: authorize ended", name);
 	model_update_account(app->model, name, app->now, NULL);
+}
+
+static void actions_authorize(tui_app *app)
+{
+	tui_row *r = model_selected_row(app->model);
+
+	if (!r)
+		return;
+	if (auth_panel_fits(r->acct))
+		auth_open(app, r->acct);
+	else
+		actions_authorize_exec(app, r);
 }
 
 /* ---- filter editing ---- */
@@ -269,6 +280,8 @@ tui_result actions_key(tui_app *app, int key)
 {
 	if (key == KEY_RESIZE)
 		return TUI_REDRAW;
+	if (app->auth)
+		return view_auth_key(app, key);
 	if (app->mode == TUI_MODE_HELP)
 		return view_help_key(app, key);
 	if (app->mode == TUI_MODE_DETAILS)
@@ -283,7 +296,7 @@ tui_result actions_click(tui_app *app, int x, int y)
 	long k;
 
 	(void)x;
-	if (app->mode != TUI_MODE_TABLE)
+	if (app->mode != TUI_MODE_TABLE || app->auth)
 		return TUI_HANDLED;
 	k = view_table_row_at(app, y);
 	if (k < 0)

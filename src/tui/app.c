@@ -10,6 +10,7 @@
 #include "oauthtop/health.h"
 #include "oauthtop/remedy.h"
 #include "tui/paint.h"
+#include "tui/view_auth.h"
 #include "tui/view_details.h"
 
 #define STORE_CHECK_MS 500
@@ -184,6 +185,7 @@ int app_open(tui_app *app, ot_cli *cli, const tui_app_opts *o, ot_err *err)
 
 void app_close(tui_app *app)
 {
+	auth_close(app);
 	if (app->details)
 		details_close(app);
 	ot_engine_free(app->engine);
@@ -307,6 +309,7 @@ bool app_update(tui_app *app)
 		 * (the next change of any other keeper - a daemon beats every 30 s - re-reads). */
 		if (!app->external_changed && model_store_changed(app->model))
 			app->external_changed = true;
+		changed |= auth_update(app); /* its store write is ours too */
 		if (ot_engine_step(app->engine, &err) < 0)
 			app_flash(app, TUI_LEVEL_ERROR, "%s", err.msg);
 		if (!app->external_changed)
@@ -316,6 +319,8 @@ bool app_update(tui_app *app)
 			changed |= spin != app->spin;
 			app->spin = spin;
 		}
+	} else {
+		changed |= auth_update(app);
 	}
 	changed |= model_tick(app->model, app->now);
 	changed |= before != model_now(app->model);
@@ -334,6 +339,9 @@ int app_timeout_ms(tui_app *app)
 		if (ot_engine_pending(app->engine) && SPINNER_MS - app->now_ms % SPINNER_MS < t)
 			t = (long)(SPINNER_MS - app->now_ms % SPINNER_MS);
 	}
+	e = auth_timeout_ms(app);
+	if (e >= 0 && e < t)
+		t = e;
 	f = evlog_flash_left(app->log, app->now_ms);
 	if (f >= 0 && f < t)
 		t = f;

@@ -19,6 +19,7 @@ typedef enum tui_mode { TUI_MODE_TABLE, TUI_MODE_DETAILS, TUI_MODE_HELP } tui_mo
 typedef enum tui_result { TUI_HANDLED, TUI_REDRAW, TUI_QUIT } tui_result;
 
 typedef struct tui_details tui_details;
+typedef struct tui_auth tui_auth;
 
 typedef struct tui_app {
 	ot_cli *cli;
@@ -38,6 +39,7 @@ typedef struct tui_app {
 	size_t top;
 	int table_y, table_h;
 	tui_details *details;
+	tui_auth *auth; /* the authorization panel (over any mode), NULL when closed */
 	int scroll; /* details / help */
 	unsigned spin;
 	int64_t now;    /* Unix seconds of this frame */
@@ -74,8 +76,8 @@ void app_next_theme(tui_app *app);
 void app_refresh(tui_app *app, const char *account);
 void app_refresh_due(tui_app *app);
 
-/* Milliseconds the loop may sleep: next whole second, engine timers, flash expiry,
- * spinner. */
+/* Milliseconds the loop may sleep: next whole second, engine timers, the authorization
+ * panel's flow, flash expiry, spinner. */
 int app_timeout_ms(tui_app *app);
 
 #endif

@@ -12,6 +12,8 @@ typedef struct paint_style {
 	bool colored; /* has its own colours (not default/default) */
 } paint_style;
 
+#define QR_PAIR ((short)(TUI_ROLE_COUNT + 1)) /* after the roles' pairs */
+
 static paint_style styles[TUI_ROLE_COUNT];
 static bool utf8;
 static bool color_on;
@@ -86,6 +88,8 @@ bool paint_has_color(void)
 void paint_apply(const tui_theme *t, bool use_color)
 {
 	color_on = use_color && has_colors() && !t->monochrome;
+	if (color_on)
+		init_pair(QR_PAIR, COLORS >= 16 ? 15 : COLOR_WHITE, COLOR_BLACK);
 	for (int i = 0; i < TUI_ROLE_COUNT; i++) {
 		const tui_style *s = &t->style[i];
 		paint_style *p = &styles[i];
@@ -103,6 +107,11 @@ void paint_apply(const tui_theme *t, bool use_color)
 		p->attr |= extra;
 		p->colored = true;
 	}
+}
+
+void paint_qr(WINDOW *w)
+{
+	wattr_set(w, A_NORMAL, color_on ? QR_PAIR : 0, NULL);
 }
 
 void paint_role(WINDOW *w, tui_role role, bool selected)

@@ -39,6 +39,10 @@ const char *paint_spinner(unsigned i);
 void paint_apply(const tui_theme *t, bool use_color);
 bool paint_has_color(void);
 
+/* Sets the window's attributes for a QR code from ot_qr_lines(): white on black whatever the
+ * theme (it draws the light modules); plain attributes without colours. */
+void paint_qr(WINDOW *w);
+
 /* Sets the window's attributes to role's (combined with the selection when selected). */
 void paint_role(WINDOW *w, tui_role role, bool selected);
 

@@ -18,6 +18,7 @@
 #include "tui/actions.h"
 #include "tui/paint.h"
 #include "tui/script.h"
+#include "tui/view_auth.h"
 #include "tui/view_details.h"
 #include "tui/view_help.h"
 #include "tui/view_table.h"
@@ -171,6 +172,8 @@ void tui_draw(tui_app *app)
 		app->mode = TUI_MODE_TABLE;
 		view_table_draw(app);
 	}
+	if (app->auth && COLS >= 40 && LINES >= 8)
+		view_auth_draw(app);
 	wnoutrefresh(stdscr);
 	doupdate();
 }
