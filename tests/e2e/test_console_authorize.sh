@@ -76,9 +76,10 @@ screen | grep -q "$code" && fail "the user code is still on screen"
 screen | grep -q '[▀▄█]' && fail "the QR code is still on screen"
 screen | grep -q 'dev: authorized' || fail "no 'authorized' message"
 [ "$(ev_last dev)" = "authorized|authorized (device flow)" ] || fail "event: $(ev_last dev)"
-fam=$(db_rt dev | sed -n 's/^rt-\(device-[0-9]*\)-.*/\1/p')
-[ -n "$fam" ] && [ "$(idp_rt "$fam")" = "$(db_rt dev)" ] ||
-	fail "the stored refresh token is not the server's current one"
+# the stored refresh token is the device grant's (compared by fingerprint)
+fp=$(printf '%s' "$(idp_rt device-1)" | sha256sum | cut -c1-8)
+[ -n "$fp" ] && [ "$(db_col dev refresh_fp)" = "$fp" ] ||
+	fail "the stored refresh token is not the device grant's"
 sqlite3 "$STORE" "SELECT actor FROM events WHERE account='dev' AND kind='authorized'" |
 	grep -q '^console@' || fail "actor is not the console"
 
