@@ -1,7 +1,7 @@
 #!/bin/sh
 # The console under valgrind memcheck, driven by a script through every view and key (refresh
 # that succeeds, one that fails, refresh-all, details, help, filter, sort, themes, resize,
-# click): no memory error, nothing lost (definitely, indirectly or possibly), and no block of
+# click, the authorization panel through an approval and a denial): no memory error, nothing lost (definitely, indirectly or possibly), and no block of
 # our own code still reachable at exit. Suppressions only for ncurses' own process-lifetime
 # caches (tests/valgrind/ncurses.supp says which and why).
 # Skipped without valgrind, and for a sanitizer build (ASan and valgrind do not mix).
@@ -15,7 +15,11 @@ FULL="$(dirname "$OAUTHTOP")/oauthtop-full"
 ldd "$FULL" 2>/dev/null | grep -q 'libasan' && ot_skip "sanitizer build"
 
 idp_start
-write_config "steady due-one due-two broken"
+write_config "steady due-one due-two broken newbie refuser" \
+	"\"device_authorization_url\": \"$IDP_URL/device_authorization\","
+# newbie: pending, then approved; refuser (the next device code): denied at once
+idp_admin POST /admin/device '{"script":["authorization_pending","ok","access_denied"],"interval":1}' \
+	>/dev/null || fail "device script"
 AT="eyJhbGciOiJSUzI1NiJ9.valgrind-access-token.abc"
 printf '{"access_token":"%s","token_type":"Bearer","expires_in":3600,"refresh_token":"seed-steady","refresh_expires_in":86400}' \
 	"$AT" | ot import steady - >/dev/null || fail "import steady"
@@ -56,6 +60,18 @@ t
 t
 :resize 80 24
 :click 3 5
+:resize 120 40
+/newbie
+<Enter>
+a
+:wait-for newbie: authorized
+<Esc>
+/refuser
+<Enter>
+a
+:wait-for refuser: not authorized
+<Esc>
+<Esc>
 :resize 100 30
 :dump $T/vg.txt
 q
@@ -80,5 +96,7 @@ awk '/still reachable in loss record/ { rec = 1; first = ""; next }
      /^==[0-9]+== *$/ { rec = 0 }
      END { exit bad }' "$T/vg.log" >"$T/ours" || { cat "$T/ours"; fail "a block of ours still reachable at exit"; }
 grep -q 'steady' "$T/vg.txt" || fail "the scripted run did not reach the end: $(cat "$T/vg.txt")"
+grep -Eq '^.newbie +idp +OK ' "$T/vg.txt" || fail "newbie not authorized: $(cat "$T/vg.txt")"
+grep -Eq '^.refuser +idp +REAUTH ' "$T/vg.txt" || fail "refuser: $(cat "$T/vg.txt")"
 grep -q 'due 0' "$T/vg.txt" || fail "R under valgrind: $(sed -n 2p "$T/vg.txt")"
 echo "all passed"
