@@ -289,6 +289,11 @@ __attribute__((format(printf, 3, 4))) static int cfg_fail(const cfg_ctx *c, cons
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* One line whatever the file names or values quoted in it hold (a secret file named
+	 * "a\nb" made two). */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (keypath && *keypath)
 		return ot_err_set(c->err, "%s: %s: %s", c->file, keypath, msg);
 	return ot_err_set(c->err, "%s: %s", c->file, msg);
