@@ -5,8 +5,8 @@
 # polling state; the clock keeps ticking while it polls; once the test token server approves
 # (admin API: the device script turns "ok"), the panel closes by itself and the row turns OK
 # without another key, with the grant stored (event "authorized"). A small terminal shows URL
-# and code without the QR code; a denial is shown in the panel and the status line until Esc,
-# and the row stays REAUTH.
+# and code without the QR code; a denial (or an expired code) is shown in the panel and the
+# status line until Esc, and the row stays REAUTH; Esc while pending stops the polling.
 . "$(dirname "$0")/lib.sh"
 command -v tmux >/dev/null 2>&1 || ot_skip "tmux not installed"
 
@@ -111,6 +111,15 @@ while panel_open; do
 done
 wait_screen '^.denied +idp +REAUTH' 10 || fail "denied is not REAUTH after the denial"
 [ -z "$(db_col denied account)" ] || fail "something stored for a denied authorization"
+
+# 5b. an expired device code: said until Esc, with a try-again key.
+idp_admin POST /admin/device '{"script":["expired_token"],"interval":1}' >/dev/null
+tm send-keys -t main a
+wait_screen 'failed +.*expired' 40 || fail "expired_token not shown in the panel"
+screen | grep -q 'Esc close  a try again' || fail "no keys for a failed authorization"
+tm send-keys -t main Escape
+sleep 0.3
+panel_open && fail "Esc did not close the panel after expiry"
 
 # 6. Esc while pending cancels: nothing stored, polling stops, q still quits.
 idp_admin POST /admin/device '{"script":["authorization_pending"],"interval":1}' >/dev/null
