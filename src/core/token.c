@@ -19,6 +19,7 @@
 #define TOKEN_MAX_SECONDS INT64_C(315360000) /* 10 years */
 #define TOKEN_TEXT_MAX    120                /* printed server text, in characters */
 #define TOKEN_REDACT_RUN  40                 /* a run of token characters this long is redacted */
+#define TOKEN_HEX_RUN     20                 /* a UUID / hex run this long is redacted */
 #define RETRY_CAP         INT64_C(86400)
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -50,8 +51,34 @@ static int token_lower(int c)
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
+static int token_is_hexish(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+	       c == '-';
+}
+
+/* A UUID or hex value inside a run of token characters: TOKEN_HEX_RUN hex digits or dashes
+ * in a row, at least 16 of them digits (a UUID refresh token, a hex opaque token). */
+static int token_hexish_run(const unsigned char *s, size_t run)
+{
+	size_t len = 0, digits = 0;
+
+	for (size_t i = 0; i < run; i++) {
+		if (!token_is_hexish(s[i])) {
+			len = digits = 0;
+			continue;
+		}
+		len++;
+		digits += s[i] != '-';
+		if (len >= TOKEN_HEX_RUN && digits >= 16)
+			return 1;
+	}
+	return 0;
+}
+
 /* Printable ASCII copy of server text: other bytes become '?', a long run of token
- * characters (a token the server echoed back) becomes "[redacted]", at most 120 chars. */
+ * characters (a token the server echoed back), or a UUID / hex-shaped run of 20 or more,
+ * becomes "[redacted]", at most 120 chars. */
 static char *token_sanitize(const char *src)
 {
 	size_t cap = TOKEN_TEXT_MAX + 16, o = 0;
@@ -62,7 +89,7 @@ static char *token_sanitize(const char *src)
 		size_t run = 0;
 		while (token_is_tokenchar(s[run]))
 			run++;
-		if (run >= TOKEN_REDACT_RUN) {
+		if (run >= TOKEN_REDACT_RUN || token_hexish_run(s, run)) {
 			o += (size_t)snprintf(out + o, cap - o, "[redacted]");
 			s += run;
 			continue;
@@ -733,6 +760,37 @@ static int error_is(const ot_token_answer *a, const char *code)
 	return a->kind == OT_ANSWER_ERROR && strcmp(a->error, code) == 0;
 }
 
+/* The codes that reject the grant itself (RFC 6749 §5.2 and vendors' refresh-token codes);
+ * any other code is a server or gateway problem, retried. */
+static int error_code_final(const char *code)
+{
+	static const char *const codes[] = {
+	        "invalid_grant",          "invalid_request",       "invalid_scope",
+	        "unsupported_grant_type", "bad_refresh_token",     "invalid_token",
+	        "expired_token",          "token_expired",         "token_revoked",
+	        "revoked_token",          "invalid_refresh_token", "refresh_token_expired",
+	        "refresh_token_revoked",  "invalid_argument",      "access_denied",
+	        "consent_required",       "interaction_required",  "login_required",
+	        "unauthorized"};
+
+	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+		if (strcmp(code, codes[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A rejection of the grant comes as 400, 401, 403, or 200 (GitHub). */
+static int error_status_final(long st)
+{
+	return st == 400 || st == 401 || st == 403 || st == 200;
+}
+
+/* The endpoint is not a token endpoint at all. */
+static int error_status_wrong_url(long st)
+{
+	return st == 404 || st == 405 || st == 406 || st == 415;
+}
+
 /* The answer was read: decides by status first where the status alone decides (429, 5xx,
  * 3xx, 401), then by the error member whatever the status, then by success. */
 static void classify_answer(const ot_http_result *r, ot_verdict *v)
@@ -756,8 +814,12 @@ static void classify_answer(const ot_http_result *r, ot_verdict *v)
 		verdict_reason(v, OT_OUTCOME_CLIENT, "client rejected: %s", et);
 	else if (error_is(a, "temporarily_unavailable") || error_is(a, "slow_down"))
 		verdict_reason(v, OT_OUTCOME_TRANSIENT, "%s", et);
-	else if (a->kind == OT_ANSWER_ERROR)
+	else if (a->kind == OT_ANSWER_ERROR && error_status_final(st) &&
+	         error_code_final(a->error))
 		verdict_reason(v, OT_OUTCOME_PERMANENT, "%s", et);
+	else if (a->kind == OT_ANSWER_ERROR)
+		verdict_reason(v, OT_OUTCOME_TRANSIENT, "HTTP %ld: %s%s", st, et,
+		               error_status_wrong_url(st) ? " \u2014 check token_url" : "");
 	else if (st >= 200 && st <= 299 && a->kind == OT_ANSWER_TOKEN)
 		verdict_reason(v, OT_OUTCOME_OK, "ok");
 	else if (st >= 200 && st <= 299)

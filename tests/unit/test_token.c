@@ -662,6 +662,67 @@ static void test_sanitised_server_text(void **state)
 	ot_token_answer_free(&v.answer);
 }
 
+
+/* Review 7: a wrong token URL (404 {"error":"not_found"}) or a gateway body is a transient
+ * failure naming the status, never a reauth; the rows' codes stay permanent. */
+static void test_review7_wrong_url_is_transient(void **state)
+{
+	(void)state;
+	expect_verdict(404, "{\"error\":\"not_found\"}", OT_OUTCOME_TRANSIENT,
+	               "HTTP 404: not_found \u2014 check token_url", "not_found");
+	expect_verdict(405, "{\"error\":\"method_not_allowed\"}", OT_OUTCOME_TRANSIENT,
+	               "HTTP 405: method_not_allowed \u2014 check token_url",
+	               "method_not_allowed");
+	expect_verdict(415, "{\"error\":\"invalid_request\"}", OT_OUTCOME_TRANSIENT,
+	               "HTTP 415: invalid_request \u2014 check token_url", "invalid_request");
+	expect_verdict(404, "{\"code\":\"NOT_FOUND\"}", OT_OUTCOME_TRANSIENT,
+	               "HTTP 404: not_found \u2014 check token_url", "not_found");
+	expect_verdict(400, "{\"status\":\"ERROR\"}", OT_OUTCOME_TRANSIENT, "HTTP 400: error",
+	               "error");
+	expect_verdict(200, "{\"status\":\"ERROR\",\"message\":\"busy\"}",
+	               OT_OUTCOME_TRANSIENT, "HTTP 200: error: busy", "error");
+	expect_verdict(403, "{\"code\":\"NOT_FOUND\"}", OT_OUTCOME_TRANSIENT,
+	               "HTTP 403: not_found", "not_found");
+	/* known refresh-token codes stay permanent with 400 / 403 / 200 */
+	expect_verdict(400, "{\"error\":\"invalid_token\"}", OT_OUTCOME_PERMANENT,
+	               "invalid_token", "invalid_token");
+	expect_verdict(403, "{\"error\":\"expired_token\"}", OT_OUTCOME_PERMANENT,
+	               "expired_token", "expired_token");
+	expect_verdict(400, "{\"error\":\"unsupported_grant_type\"}", OT_OUTCOME_PERMANENT,
+	               "unsupported_grant_type", "unsupported_grant_type");
+	/* but not with a status that says the URL is wrong */
+	expect_verdict(404, "{\"error\":\"invalid_grant\"}", OT_OUTCOME_TRANSIENT,
+	               "HTTP 404: invalid_grant \u2014 check token_url", "invalid_grant");
+}
+
+/* Review 9: a UUID or hex token the server echoes is redacted although shorter than 40. */
+static void test_review9_uuid_redacted(void **state)
+{
+	ot_verdict v;
+	(void)state;
+
+	classify_h(400,
+	           "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "
+	           "token: 3f2b8c4e-91d7-4a5b-b2c6-0e8f7a9d1c23\"}",
+	           NULL, NULL, &v);
+	assert_int_equal(v.outcome, OT_OUTCOME_PERMANENT);
+	assert_string_equal(v.reason, "invalid_grant: Invalid refresh token: [redacted]");
+	ot_token_answer_free(&v.answer);
+	classify_h(400,
+	           "{\"error\":\"invalid_grant\",\"error_description\":\"token "
+	           "9f86d081884c7d659a2feaa0c55ad015 unknown\"}",
+	           NULL, NULL, &v);
+	assert_string_equal(v.reason, "invalid_grant: token [redacted] unknown");
+	ot_token_answer_free(&v.answer);
+	/* ordinary words, codes and dates stay */
+	classify_h(400,
+	           "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS70008: "
+	           "expired on 2024-01-02T03:04:05Z\"}",
+	           NULL, NULL, &v);
+	assert_string_equal(v.reason, "invalid_grant: AADSTS70008: expired on 2024-01-02T03:04:05Z");
+	ot_token_answer_free(&v.answer);
+}
+
 /* The reason never carries a token value, whatever the answer. */
 static void test_reason_never_has_tokens(void **state)
 {
@@ -921,6 +982,8 @@ int main(void)
 	        cmocka_unit_test(test_size_bound),
 	        cmocka_unit_test(test_sanitised_server_text),
 	        cmocka_unit_test(test_reason_never_has_tokens),
+	        cmocka_unit_test(test_review7_wrong_url_is_transient),
+	        cmocka_unit_test(test_review9_uuid_redacted),
 	        cmocka_unit_test(test_retry_after),
 	        cmocka_unit_test(test_apply_rotation),
 	        cmocka_unit_test(test_apply_keep_and_same),
