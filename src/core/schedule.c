@@ -1,6 +1,8 @@
 /* schedule.c - the daemon's jitter rule: a stable random moment inside each account's window. */
 #include "oauthtop/schedule.h"
 
+#include <string.h>
+
 int64_t ot_schedule_jitter(int64_t window)
 {
 	int64_t j = window / 5;
@@ -51,6 +53,14 @@ static int64_t schedule_window_ms(const ot_schedule_in *in)
 	return (exp - window) * 1000 + (int64_t)(u * (double)jitter * 1000.0);
 }
 
+/* The stored refresh token is the one a lease had in flight: an answer was lost (the
+ * engine's eng_cred_lost_marker rule). */
+static int schedule_lost_marker(const ot_credential *c)
+{
+	return c->lease_host && c->inflight_fp[0] && c->refresh_fp[0] &&
+	       strcmp(c->inflight_fp, c->refresh_fp) == 0;
+}
+
 int64_t ot_schedule_next_ms(const ot_schedule_in *in)
 {
 	const ot_credential *c = in->cred;
@@ -70,7 +80,9 @@ int64_t ot_schedule_next_ms(const ot_schedule_in *in)
 	default: /* reauth, disabled: never automatically */
 		return OT_SCHEDULE_NEVER;
 	}
-	if (c && c->last_attempt_at > 0 && in->min_interval > 0)
+	/* A lost answer is resent at its retry time (grace periods are short), as the engine
+	 * does (eng_is_due). */
+	if (c && c->last_attempt_at > 0 && in->min_interval > 0 && !schedule_lost_marker(c))
 		at = schedule_max(at, (c->last_attempt_at + in->min_interval) * 1000);
 	return at;
 }

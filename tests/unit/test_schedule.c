@@ -196,6 +196,33 @@ static void test_explicit_jitter(void **state)
 	assert_true(t >= (NOW + 20) * 1000 && t < (NOW + 22) * 1000);
 }
 
+
+/* Review 4: a lost answer (the in-flight marker on the stored refresh token) is resent at its
+ * retry time (5 s), not after min_interval: grace periods are short. */
+static void test_review4_lost_answer_skips_min_interval(void **state)
+{
+	ot_account a = acct_make("lost", 300);
+	ot_credential c;
+	(void)state;
+
+	memset(&c, 0, sizeof(c));
+	c.access_expires_at = NOW + 60;
+	c.last_attempt_at = NOW;
+	c.next_attempt_at = NOW + 5;
+	c.lease_host = (char *)"host";
+	c.lease_pid = 1;
+	c.lease_expires_at = NOW + 120;
+	snprintf(c.refresh_fp, OT_FP_LEN, "%s", "abcd1234");
+	snprintf(c.inflight_fp, OT_FP_LEN, "%s", "abcd1234");
+	assert_int_equal(next_for(&a, &c, OT_STATE_FAILING, NOW), (NOW + 5) * 1000);
+	/* without the marker (the token changed, or no lease) min_interval holds */
+	snprintf(c.inflight_fp, OT_FP_LEN, "%s", "ffff0000");
+	assert_int_equal(next_for(&a, &c, OT_STATE_FAILING, NOW), (NOW + 30) * 1000);
+	snprintf(c.inflight_fp, OT_FP_LEN, "%s", "abcd1234");
+	c.lease_host = NULL;
+	assert_int_equal(next_for(&a, &c, OT_STATE_FAILING, NOW), (NOW + 30) * 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +237,7 @@ int main(void)
 	        cmocka_unit_test(test_failing_waits_for_retry),
 	        cmocka_unit_test(test_never),
 	        cmocka_unit_test(test_explicit_jitter),
+	        cmocka_unit_test(test_review4_lost_answer_skips_min_interval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
