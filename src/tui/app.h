@@ -40,7 +40,7 @@ typedef struct tui_app {
 	int table_y, table_h;
 	tui_details *details;
 	tui_auth *auth; /* the authorization panel (over any mode), NULL when closed */
-	int scroll; /* details / help */
+	int scroll;     /* details / help */
 	unsigned spin;
 	int64_t now;    /* Unix seconds of this frame */
 	int64_t now_ms; /* milliseconds of this frame */

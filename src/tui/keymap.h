@@ -16,7 +16,8 @@
 	X(END, "End G", "last account")                                                            \
 	X(REFRESH, "r", "refresh the selected account now (ignores backoff)")                      \
 	X(REFRESH_DUE, "R", "refresh every due, expired or retry-ready account")                   \
-	X(AUTHORIZE, "a", "authorize the selected account (device flow: URL, code, QR in a panel)") \
+	X(AUTHORIZE, "a",                                                                          \
+	  "authorize the selected account (device flow: URL, code, QR in a panel)")                \
 	X(DETAILS, "Enter", "details: endpoint, scope, masked tokens, expiries, history")          \
 	X(FILTER, "/", "filter by name, provider or state as you type (Esc clears)")               \
 	X(SORT, "s", "sort by the next column (urgency, name, provider, access...)")               \

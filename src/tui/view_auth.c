@@ -184,11 +184,13 @@ static void auth_store(tui_app *app)
 		return;
 	}
 	if (app->now_ms - p->store_since_ms >= AUTH_STORE_GIVEUP_MS) {
-		auth_fail(app, "the new grant could not be stored: another keeper holds the account");
+		auth_fail(app,
+		          "the new grant could not be stored: another keeper holds the account");
 		return;
 	}
-	snprintf(p->message, sizeof(p->message), "approved; another keeper holds the account, "
-	                                         "storing when it lets go");
+	snprintf(p->message, sizeof(p->message),
+	         "approved; another keeper holds the account, "
+	         "storing when it lets go");
 	p->store_retry_ms = app->now_ms + AUTH_STORE_RETRY_MS;
 }
 
@@ -282,15 +284,15 @@ static void auth_state_text(const tui_app *app, const tui_auth *p, auth_text *t)
 		return;
 	}
 	ot_countdown(p->expires_at - app->now, p->expires_at != 0, false, left, sizeof(left));
-	text_add(t, "expires", p->expires_at - app->now < 60 ? TUI_ROLE_COUNTDOWN_WARN : TUI_ROLE_HEADER,
-	         "%s%s", p->expires_at > app->now ? "in " : "", left);
-	text_add(t, "polling", TUI_ROLE_HEADER, "every %llds, %d poll%s: %s", (long long)p->interval,
-	         p->polls, p->polls == 1 ? "" : "s", p->message);
+	text_add(t, "expires",
+	         p->expires_at - app->now < 60 ? TUI_ROLE_COUNTDOWN_WARN : TUI_ROLE_HEADER, "%s%s",
+	         p->expires_at > app->now ? "in " : "", left);
+	text_add(t, "polling", TUI_ROLE_HEADER, "every %llds, %d poll%s: %s",
+	         (long long)p->interval, p->polls, p->polls == 1 ? "" : "s", p->message);
 }
 
 /* The lines around the QR code: before (URL, code) and after (countdown, state). */
-static void auth_texts(const tui_app *app, const tui_auth *p, auth_text *before,
-                       auth_text *after)
+static void auth_texts(const tui_app *app, const tui_auth *p, auth_text *before, auth_text *after)
 {
 	auth_line *l;
 
