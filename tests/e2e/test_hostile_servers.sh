@@ -19,6 +19,13 @@ grep -q __asan_init "$OAUTHTOP" 2>/dev/null && RSS_MAX_KB=393216 GROWTH_MAX_KB=3
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { TIME=""; echo "note: /usr/bin/time missing (Debian package time): RSS not checked"; }
 ms() { date +%s%3N; }
+# tok NAME access_token|refresh_token: a stored token value (the "secrets" table since store
+# schema 2, "credentials" before).
+tok() {
+	_tt=credentials
+	sqlite3 "$STORE" "SELECT name FROM sqlite_master WHERE name = 'secrets'" | grep -q . && _tt=secrets
+	sqlite3 "$STORE" "SELECT $2 FROM $_tt WHERE account = '$1'"
+}
 
 # The redirect target: another host (another server) that must never get the request.
 idp_start
@@ -86,8 +93,8 @@ check_kept() {
 	grep -q "^$_a: failed: .*$_r" "$T/out" || fail "$_a: want reason /$_r/: $(grep "^$_a:" "$T/out")"
 	[ "$(st_state "$_a")" = failing ] || fail "$_a: state $(st_state "$_a"), want failing"
 	st_field "$_a" last_error | grep -q "$_r" || fail "$_a: last_error $(st_field "$_a" last_error)"
-	[ "$(db_rt "$_a")" = "seed-$_a" ] || fail "$_a: refresh token not kept"
-	[ "$(db_col "$_a" access_token)" = "A1-$_a" ] || fail "$_a: access token not kept"
+	[ "$(tok "$_a" refresh_token)" = "seed-$_a" ] || fail "$_a: refresh token not kept"
+	[ "$(tok "$_a" access_token)" = "A1-$_a" ] || fail "$_a: access token not kept"
 	case $(ev_last "$_a") in failed\|*) ;; *) fail "$_a: last event $(ev_last "$_a")" ;; esac
 }
 

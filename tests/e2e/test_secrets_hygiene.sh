@@ -23,6 +23,13 @@ mkdir -p "$CAP" "$T/hooks"
 secret() { printf '%s\n' "$1" >>"$T/secrets"; }
 secret "$CS"
 secret "$CS2"
+# tok NAME access_token|refresh_token: a stored token value (the "secrets" table since store
+# schema 2, "credentials" before).
+tok() {
+	_tt=credentials
+	sqlite3 "$STORE" "SELECT name FROM sqlite_master WHERE name = 'secrets'" | grep -q . && _tt=secrets
+	sqlite3 "$STORE" "SELECT $2 FROM $_tt WHERE account = '$1'"
+}
 rnd() { od -An -N12 -tx1 /dev/urandom | tr -d ' \n'; }
 
 idp_start --client "test-client:$CS" --client "post-client:$CS2" --token-bytes 48
@@ -31,14 +38,15 @@ umask 077
 printf '%s\n' "$CS2" >"$T/secret2"
 # The hook records its environment, its command line and its parent's (the shell oauthtop
 # started, with exactly the environment oauthtop gave it).
-{
-	echo '#!/bin/sh'
-	echo "d=\"$T/hooks/\$OAUTHTOP_EVENT-\$OAUTHTOP_ACCOUNT\""
-	echo 'env >"$d.env"'
-	echo 'tr "\0" " " </proc/$$/cmdline >"$d.cmdline"'
-	echo 'tr "\0" " " </proc/$PPID/cmdline >"$d.parent-cmdline"'
-	echo 'tr "\0" "\n" </proc/$PPID/environ >"$d.parent-environ"'
-} >"$T/hook.sh"
+cat >"$T/hook.sh.in" <<'HOOK'
+#!/bin/sh
+d="@DIR@/$OAUTHTOP_EVENT-$OAUTHTOP_ACCOUNT"
+env >"$d.env"
+tr '\0' ' ' </proc/$$/cmdline >"$d.cmdline"
+tr '\0' ' ' </proc/$PPID/cmdline >"$d.parent-cmdline"
+tr '\0' '\n' </proc/$PPID/environ >"$d.parent-environ"
+HOOK
+sed "s|@DIR@|$T/hooks|" "$T/hook.sh.in" >"$T/hook.sh"
 cat >"$T/cfg.json" <<JSON
 { "store": "$STORE", "min_interval": 0, "backoff": { "base": 1, "max": 2 },
   "timeouts": { "connect": 2, "total": 3 },
@@ -68,9 +76,10 @@ for a in $accts; do
 done
 # Whatever the store or the server holds now or later is a secret too.
 collect() {
-	sqlite3 "$STORE" "SELECT access_token FROM credentials WHERE access_token IS NOT NULL
-	                  UNION SELECT refresh_token FROM credentials WHERE refresh_token IS NOT NULL" \
-		>>"$T/secrets"
+	for _a in $accts; do
+		tok "$_a" access_token
+		tok "$_a" refresh_token
+	done >>"$T/secrets"
 	for _a in $accts; do
 		idp_family "$_a" | jq -r '.current_refresh_token // empty, .current_access_token // empty'
 	done >>"$T/secrets"
@@ -84,7 +93,7 @@ cap() {
 }
 
 # Servers that echo what they were sent: the refresh token and the client secret.
-sc_rt=$(db_rt sc)
+sc_rt=$(tok sc refresh_token)
 idp_rule "{\"family\":\"sc\",\"scenario\":\"invalid_grant\",\"params\":{\"description\":\"refresh token $sc_rt unknown for $CS\"}}"
 idp_rule "{\"family\":\"sb\",\"scenario\":\"unavailable\",\"params\":{\"seconds\":1}}"
 
@@ -105,13 +114,13 @@ cap status-prom ot status --format prometheus
 for a in $accts; do cap "history-$a" ot history "$a"; done
 cap token-sa ot token sa
 [ "$(cat "$T/rc")" = 0 ] || fail "token sa exited $(cat "$T/rc")"
-grep -qxF "$(db_col sa access_token)" "$CAP/token-sa.out" || fail "token sa did not print the token"
+grep -qxF "$(tok sa access_token)" "$CAP/token-sa.out" || fail "token sa did not print the token"
 mv "$CAP/token-sa.out" "$T/token-sa.out" # the one place a token must appear
 cap check ot check
 
 # 3. the daemon: sd fails once then recovers, sf is rejected with the echo (three hooks).
 idp_rule "{\"family\":\"sd\",\"scenario\":\"unavailable\",\"params\":{\"seconds\":1}}"
-sf_rt=$(db_rt sf)
+sf_rt=$(tok sf refresh_token)
 idp_rule "{\"family\":\"sf\",\"scenario\":\"invalid_grant\",\"params\":{\"description\":\"token $sf_rt of client test-client secret $CS rejected\"}}"
 "$OAUTHTOP" --config "$T/cfg.json" daemon --log-format json --verbose \
 	>"$CAP/daemon-json.out" 2>"$CAP/daemon-json.err" &
@@ -212,8 +221,11 @@ grep -q 'access token' "$CAP/console-details.txt" ||
 	fail "console details not shown: $(cat "$CAP/console-details.txt")"
 collect
 
-# 5. the store, apart from the credentials themselves.
-for t in $(sqlite3 "$STORE" "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> 'credentials'"); do
+# 5. the store, apart from the token values themselves (table secrets since store schema 2,
+# credentials before; every other table must hold none).
+tt=credentials
+sqlite3 "$STORE" "SELECT name FROM sqlite_master WHERE name = 'secrets'" | grep -q . && tt=secrets
+for t in $(sqlite3 "$STORE" "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> '$tt'"); do
 	sqlite3 "$STORE" ".dump $t" >"$CAP/store-$t.sql"
 done
 [ -s "$CAP/store-events.sql" ] || fail "no events table dumped"

@@ -13,6 +13,13 @@ grep -q __asan_init "$OAUTHTOP" 2>/dev/null && ot_skip "an ASan build keeps memo
 
 idp_start --token-bytes 48
 write_config "m1" "" '"min_interval": 0,'
+# tok NAME access_token|refresh_token: a stored token value (the "secrets" table since store
+# schema 2, "credentials" before).
+tok() {
+	_tt=credentials
+	sqlite3 "$STORE" "SELECT name FROM sqlite_master WHERE name = 'secrets'" | grep -q . && _tt=secrets
+	sqlite3 "$STORE" "SELECT $2 FROM $_tt WHERE account = '$1'"
+}
 rnd() { od -An -N12 -tx1 /dev/urandom | tr -d ' \n'; }
 RT="SECRETSENTINEL-RT-m1-$(rnd)"
 AT="SECRETSENTINEL-AT-m1-$(rnd)"
@@ -25,14 +32,14 @@ printf '{"access_token":"%s","token_type":"Bearer","expires_in":60,"refresh_toke
 D=$!
 OT_PIDS="$OT_PIDS $D"
 i=0
-while [ "$(db_rt m1)" = "$RT" ] && [ $i -lt 100 ]; do
+while [ "$(tok m1 refresh_token)" = "$RT" ] && [ $i -lt 100 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
-[ "$(db_rt m1)" != "$RT" ] || fail "the daemon did not rotate: $(cat "$T/daemon.err")"
+[ "$(tok m1 refresh_token)" != "$RT" ] || fail "the daemon did not rotate: $(cat "$T/daemon.err")"
 sleep 0.5
-NEW_RT=$(db_rt m1)
-NEW_AT=$(db_col m1 access_token)
+NEW_RT=$(tok m1 refresh_token)
+NEW_AT=$(tok m1 access_token)
 
 # count NEEDLE: occurrences in every readable private mapping of the daemon.
 count() {
