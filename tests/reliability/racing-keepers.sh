@@ -2,7 +2,7 @@
 # Racing keepers (RELIABILITY.md): four keepers on one store for a bounded time against a
 # strict-rotation test token server (no grace: any refresh token presented twice revokes its
 # family) with 3-second access tokens, so every account is due about every second:
-#   1. `refresh --all --force` in a loop,
+#   1. `refresh --all --force` in a loop (0.2 s apart),
 #   2. and 3. two daemons,
 #   4. the console (script mode) pressing R (refresh what is due) every 300 ms.
 # Proven from the server's request log and counters: zero invalid_grant, zero refresh token
@@ -63,6 +63,7 @@ while [ "$(date +%s)" -lt $deadline ]; do
 	cat "$T/run.out" >>"$T/loop.out"
 	[ $rc = 0 ] || loop_bad=$((loop_bad + 1))
 	runs=$((runs + 1))
+	sleep 0.2 # leave the others due accounts too
 done
 wait $C; crc=$?
 kill -0 $D1 2>/dev/null && kill -0 $D2 2>/dev/null || rfail "a daemon died"
