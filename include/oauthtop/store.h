@@ -14,7 +14,7 @@
 #include "oauthtop/err.h"
 
 /* The schema version this binary writes. */
-#define OT_STORE_SCHEMA 1
+#define OT_STORE_SCHEMA 2
 
 typedef struct ot_store ot_store;
 

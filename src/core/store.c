@@ -13,26 +13,27 @@
 
 #include "core/store_schema.h"
 
-/* Columns of ot_credential without and with the token values: a console that loads without
- * secrets never has SQLite read the value columns into its memory. */
+/* Columns of ot_credential without and with the token values. The values live in their own
+ * table (schema 2): a read without secrets never touches it, so the console's list reads small
+ * rows and never has SQLite load a value into its memory. */
 #define CRED_COLS                                                                                  \
 	"account, token_type, scope, access_expires_at, access_fp, refresh_fp, "                   \
 	"refresh_expires_at, refresh_issued_at, last_attempt_at, last_success_at, "                \
 	"last_outcome, last_error, failures, next_attempt_at, client_fp, lease_host, "             \
 	"lease_pid, lease_expires_at, inflight_fp, updated_at"
 #define CRED_SECRET_COLS CRED_COLS ", access_token, refresh_token"
+#define CRED_SECRET_FROM "credentials LEFT JOIN secrets USING (account)"
 #define CRED_NCOLS       20
 
-/* Every field but the lease, for the two UPDATEs below (?1 is the account). */
+/* Every field but the lease and the token values, for the two UPDATEs below (?1 is the
+ * account; ?5 / ?7 keep the stored fingerprint of a token the record does not carry). */
 #define CRED_SET_FIELDS                                                                            \
 	"token_type = ?2, scope = ?3, access_expires_at = ?4,"                                     \
-	" access_token = CASE WHEN ?5 THEN access_token ELSE ?6 END,"                              \
-	" access_fp = CASE WHEN ?5 THEN access_fp ELSE ?7 END,"                                    \
-	" refresh_token = CASE WHEN ?8 THEN refresh_token ELSE ?9 END,"                            \
-	" refresh_fp = CASE WHEN ?8 THEN refresh_fp ELSE ?10 END,"                                 \
-	" refresh_expires_at = ?11, refresh_issued_at = ?12, last_attempt_at = ?13,"               \
-	" last_success_at = ?14, last_outcome = ?15, last_error = ?16, failures = ?17,"            \
-	" next_attempt_at = ?18, client_fp = ?19, updated_at = ?20"
+	" access_fp = CASE WHEN ?5 THEN access_fp ELSE ?6 END,"                                    \
+	" refresh_fp = CASE WHEN ?7 THEN refresh_fp ELSE ?8 END,"                                  \
+	" refresh_expires_at = ?9, refresh_issued_at = ?10, last_attempt_at = ?11,"                \
+	" last_success_at = ?12, last_outcome = ?13, last_error = ?14, failures = ?15,"            \
+	" next_attempt_at = ?16, client_fp = ?17, updated_at = ?18"
 
 #define EVENT_SELECT "SELECT at, account, kind, reason, old_fp, new_fp, actor FROM events"
 #define EVENT_ORDER  " ORDER BY at DESC, id DESC LIMIT ?2"
@@ -53,6 +54,8 @@ typedef enum store_stmt {
 	ST_CRED_COMMIT,
 	ST_CRED_INSERT_EMPTY,
 	ST_CRED_DELETE,
+	ST_SECRETS_WRITE,
+	ST_SECRETS_DELETE,
 	ST_LEASE_WRITE,
 	ST_LEASE_RELEASE,
 	ST_EVENT_INSERT,
@@ -74,19 +77,30 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_COMMIT] = "COMMIT",
         [ST_DATA_VERSION] = "PRAGMA data_version",
         [ST_CRED_GET] = "SELECT " CRED_COLS " FROM credentials WHERE account = ?1",
-        [ST_CRED_GET_SECRETS] = "SELECT " CRED_SECRET_COLS " FROM credentials WHERE account = ?1",
+        [ST_CRED_GET_SECRETS] = "SELECT " CRED_SECRET_COLS " FROM " CRED_SECRET_FROM
+                                " WHERE account = ?1",
         [ST_CRED_LIST] = "SELECT " CRED_COLS " FROM credentials ORDER BY account",
-        [ST_CRED_LIST_SECRETS] = "SELECT " CRED_SECRET_COLS " FROM credentials ORDER BY account",
+        [ST_CRED_LIST_SECRETS] = "SELECT " CRED_SECRET_COLS " FROM " CRED_SECRET_FROM
+                                 " ORDER BY account",
         [ST_CRED_UPDATE] = "UPDATE credentials SET " CRED_SET_FIELDS " WHERE account = ?1",
-        /* A commit: only where h holds the lease (?22, ?23), which it clears unless ?21. */
+        /* A commit: only where h holds the lease (?20, ?21), which it clears unless ?19. */
         [ST_CRED_COMMIT] = "UPDATE credentials SET " CRED_SET_FIELDS ","
-                           " lease_host = CASE WHEN ?21 THEN lease_host END,"
-                           " lease_pid = CASE WHEN ?21 THEN lease_pid ELSE 0 END,"
-                           " lease_expires_at = CASE WHEN ?21 THEN lease_expires_at ELSE 0 END,"
-                           " inflight_fp = CASE WHEN ?21 THEN inflight_fp ELSE '' END"
-                           " WHERE account = ?1 AND lease_host = ?22 AND lease_pid = ?23",
+                           " lease_host = CASE WHEN ?19 THEN lease_host END,"
+                           " lease_pid = CASE WHEN ?19 THEN lease_pid ELSE 0 END,"
+                           " lease_expires_at = CASE WHEN ?19 THEN lease_expires_at ELSE 0 END,"
+                           " inflight_fp = CASE WHEN ?19 THEN inflight_fp ELSE '' END"
+                           " WHERE account = ?1 AND lease_host = ?20 AND lease_pid = ?21",
         [ST_CRED_INSERT_EMPTY] = "INSERT OR IGNORE INTO credentials (account) VALUES (?1)",
         [ST_CRED_DELETE] = "DELETE FROM credentials WHERE account = ?1",
+        /* The token values (?2 / ?4: keep the stored one). An unchanged pair is not rewritten:
+         * a failed refresh commits the tokens it was leased. */
+        [ST_SECRETS_WRITE] = "INSERT INTO secrets (account, access_token, refresh_token)"
+                             " VALUES (?1, ?3, ?5) ON CONFLICT (account) DO UPDATE SET"
+                             " access_token = CASE WHEN ?2 THEN access_token ELSE ?3 END,"
+                             " refresh_token = CASE WHEN ?4 THEN refresh_token ELSE ?5 END"
+                             " WHERE (NOT ?2 AND access_token IS NOT ?3)"
+                             " OR (NOT ?4 AND refresh_token IS NOT ?5)",
+        [ST_SECRETS_DELETE] = "DELETE FROM secrets WHERE account = ?1",
         [ST_LEASE_WRITE] = "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
                            " lease_expires_at = ?4, inflight_fp = ?5 WHERE account = ?1",
         [ST_LEASE_RELEASE] = "UPDATE credentials SET lease_host = NULL, lease_pid = 0,"
@@ -188,8 +202,13 @@ static char *col_dup(sqlite3_stmt *st, int i)
 static void col_fp(sqlite3_stmt *st, int i, char out[OT_FP_LEN])
 {
 	const unsigned char *v = sqlite3_column_text(st, i);
+	size_t len = v ? (size_t)sqlite3_column_bytes(st, i) : 0;
 
-	snprintf(out, OT_FP_LEN, "%s", v ? (const char *)v : "");
+	if (len >= OT_FP_LEN)
+		len = OT_FP_LEN - 1;
+	if (len)
+		memcpy(out, v, len);
+	out[len] = '\0';
 }
 
 /* Grows *arr so that it holds need elements; NULL on out-of-memory (arr unchanged). */
@@ -394,47 +413,75 @@ static void token_write_init(token_write *t, const char *value, int has)
 	}
 }
 
-/* The new values of a credential's token columns; lives until its statement is done. */
+/* The new values of a credential's token columns; lives until its statements are done. */
 typedef struct cred_tokens {
 	token_write at, rt;
 } cred_tokens;
 
-/* Binds ?1..?20 of CRED_SET_FIELDS (t must outlive the statement's use). */
-static void cred_bind_fields(sqlite3_stmt *st, const ot_credential *c, cred_tokens *t)
+static void cred_tokens_init(cred_tokens *t, const ot_credential *c)
 {
 	token_write_init(&t->at, c->access_token, c->has_access_token);
 	token_write_init(&t->rt, c->refresh_token, c->has_refresh_token);
+}
+
+/* Binds ?1..?18 of CRED_SET_FIELDS (t must outlive the statement's use). */
+static void cred_bind_fields(sqlite3_stmt *st, const ot_credential *c, const cred_tokens *t)
+{
 	bind_text(st, 1, c->account);
 	bind_text(st, 2, c->token_type);
 	bind_text(st, 3, c->scope);
 	sqlite3_bind_int64(st, 4, c->access_expires_at);
 	sqlite3_bind_int(st, 5, t->at.keep);
-	bind_text(st, 6, t->at.value);
-	bind_text(st, 7, t->at.fp);
-	sqlite3_bind_int(st, 8, t->rt.keep);
-	bind_text(st, 9, t->rt.value);
-	bind_text(st, 10, t->rt.fp);
-	sqlite3_bind_int64(st, 11, c->refresh_expires_at);
-	sqlite3_bind_int64(st, 12, c->refresh_issued_at);
-	sqlite3_bind_int64(st, 13, c->last_attempt_at);
-	sqlite3_bind_int64(st, 14, c->last_success_at);
-	sqlite3_bind_int(st, 15, (int)c->last_outcome);
-	bind_text(st, 16, c->last_error);
-	sqlite3_bind_int(st, 17, c->failures);
-	sqlite3_bind_int64(st, 18, c->next_attempt_at);
-	bind_text(st, 19, c->client_fp);
-	sqlite3_bind_int64(st, 20, c->updated_at ? c->updated_at : (int64_t)time(NULL));
+	bind_text(st, 6, t->at.fp);
+	sqlite3_bind_int(st, 7, t->rt.keep);
+	bind_text(st, 8, t->rt.fp);
+	sqlite3_bind_int64(st, 9, c->refresh_expires_at);
+	sqlite3_bind_int64(st, 10, c->refresh_issued_at);
+	sqlite3_bind_int64(st, 11, c->last_attempt_at);
+	sqlite3_bind_int64(st, 12, c->last_success_at);
+	sqlite3_bind_int(st, 13, (int)c->last_outcome);
+	bind_text(st, 14, c->last_error);
+	sqlite3_bind_int(st, 15, c->failures);
+	sqlite3_bind_int64(st, 16, c->next_attempt_at);
+	bind_text(st, 17, c->client_fp);
+	sqlite3_bind_int64(st, 18, c->updated_at ? c->updated_at : (int64_t)time(NULL));
 }
 
-/* Writes every field but the lease into an existing row. */
-static int cred_write_fields(ot_store *s, const ot_credential *c, ot_err *err)
+/* Writes every field but the lease and the token values into an existing row. */
+static int cred_write_fields(ot_store *s, const ot_credential *c, const cred_tokens *t,
+                             ot_err *err)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_CRED_UPDATE, err);
-	cred_tokens t;
 
 	if (!st)
 		return -1;
-	cred_bind_fields(st, c, &t);
+	cred_bind_fields(st, c, t);
+	return stmt_run(s, st, err);
+}
+
+/* Brings the secrets row in line with t: nothing to do when both stored values are kept, no
+ * row when neither token remains, else one upsert that leaves an unchanged pair unwritten. */
+static int secrets_write(ot_store *s, const char *account, const cred_tokens *t, ot_err *err)
+{
+	sqlite3_stmt *st;
+
+	if (t->at.keep && t->rt.keep)
+		return 0;
+	if (!t->at.keep && !t->at.value && !t->rt.keep && !t->rt.value) {
+		st = stmt_get(s, ST_SECRETS_DELETE, err);
+		if (!st)
+			return -1;
+		bind_text(st, 1, account);
+		return stmt_run(s, st, err);
+	}
+	st = stmt_get(s, ST_SECRETS_WRITE, err);
+	if (!st)
+		return -1;
+	bind_text(st, 1, account);
+	sqlite3_bind_int(st, 2, t->at.keep);
+	bind_text(st, 3, t->at.value);
+	sqlite3_bind_int(st, 4, t->rt.keep);
+	bind_text(st, 5, t->rt.value);
 	return stmt_run(s, st, err);
 }
 
@@ -465,28 +512,43 @@ static int cred_insert_empty(ot_store *s, const char *account, ot_err *err)
 
 int ot_store_put(ot_store *s, const ot_credential *c, ot_err *err)
 {
+	cred_tokens t;
+
 	if (!c->account || !*c->account)
 		return ot_err_set(err, "%s: a credential without an account name", s->path);
+	cred_tokens_init(&t, c);
 	if (tx_begin(s, err) < 0)
 		return -1;
-	if (cred_insert_empty(s, c->account, err) < 0 || cred_write_fields(s, c, err) < 0 ||
+	if (cred_insert_empty(s, c->account, err) < 0 || cred_write_fields(s, c, &t, err) < 0 ||
 	    lease_write(s, c->account, c->lease_host, c->lease_pid, c->lease_expires_at,
 	                c->inflight_fp, err) < 0 ||
-	    tx_commit(s, err) < 0) {
+	    secrets_write(s, c->account, &t, err) < 0 || tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		return -1;
 	}
 	return 0;
 }
 
-int ot_store_delete(ot_store *s, const char *account, ot_err *err)
+static int delete_one(ot_store *s, store_stmt id, const char *account, ot_err *err)
 {
-	sqlite3_stmt *st = stmt_get(s, ST_CRED_DELETE, err);
+	sqlite3_stmt *st = stmt_get(s, id, err);
 
 	if (!st)
 		return -1;
 	bind_text(st, 1, account);
-	return write_one(s, st, err);
+	return stmt_run(s, st, err);
+}
+
+int ot_store_delete(ot_store *s, const char *account, ot_err *err)
+{
+	if (tx_begin(s, err) < 0)
+		return -1;
+	if (delete_one(s, ST_SECRETS_DELETE, account, err) < 0 ||
+	    delete_one(s, ST_CRED_DELETE, account, err) < 0 || tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		return -1;
+	}
+	return 0;
 }
 
 /* --- leases --- */
@@ -672,18 +734,18 @@ int ot_store_event_add(ot_store *s, const ot_event *e, ot_err *err)
 }
 
 /* Writes the new state where h holds the lease, clearing it unless keep_lease, in one
- * statement: 1 written, 0 not held (or no row), -1 error. */
-static int cred_commit_write(ot_store *s, const ot_holder *h, const ot_commit *c, ot_err *err)
+ * statement (the token values aside): 1 written, 0 not held (or no row), -1 error. */
+static int cred_commit_write(ot_store *s, const ot_holder *h, const ot_commit *c,
+                             const cred_tokens *t, ot_err *err)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_CRED_COMMIT, err);
-	cred_tokens t;
 
 	if (!st)
 		return -1;
-	cred_bind_fields(st, c->cred, &t);
-	sqlite3_bind_int(st, 21, c->keep_lease);
-	bind_text(st, 22, h->host);
-	sqlite3_bind_int64(st, 23, h->pid);
+	cred_bind_fields(st, c->cred, t);
+	sqlite3_bind_int(st, 19, c->keep_lease);
+	bind_text(st, 20, h->host);
+	sqlite3_bind_int64(st, 21, h->pid);
 	if (stmt_run(s, st, err) < 0)
 		return -1;
 	return sqlite3_changes(s->db) > 0;
@@ -692,15 +754,19 @@ static int cred_commit_write(ot_store *s, const ot_holder *h, const ot_commit *c
 static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, size_t *skipped,
                       ot_err *err)
 {
+	cred_tokens t;
 	int held;
 
 	if (!c->cred || !c->cred->account)
 		return ot_err_set(err, "%s: a commit without a credential", s->path);
-	held = cred_commit_write(s, h, c, err);
+	cred_tokens_init(&t, c->cred);
+	held = cred_commit_write(s, h, c, &t, err);
 	if (held <= 0) {
 		*skipped += held == 0;
 		return held;
 	}
+	if (secrets_write(s, c->cred->account, &t, err) < 0)
+		return -1;
 	return c->event ? event_insert(s, c->event, c->cred, err) : 0;
 }
 

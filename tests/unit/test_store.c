@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "core/store_schema.h" /* the connection, to watch what the store's SQL reads */
 #include "oauthtop/store.h"
 
 #define HOST "host-a"
@@ -377,6 +378,7 @@ static void test_refuse_newer_schema(void **state)
 {
 	fixture *f = *state;
 	sqlite3 *db;
+	char want[128];
 
 	f->s = open_ok(f->path);
 	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
@@ -385,8 +387,10 @@ static void test_refuse_newer_schema(void **state)
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), 0);
 	sqlite3_close(db);
-	expect_open_error(f->path, "schema version 99 is newer than this oauthtop supports (1): "
-	                           "upgrade oauthtop");
+	snprintf(want, sizeof(want),
+	         "schema version 99 is newer than this oauthtop supports (%d): upgrade oauthtop",
+	         OT_STORE_SCHEMA);
+	expect_open_error(f->path, want);
 }
 
 static void test_empty_file_initialised(void **state)
@@ -1040,6 +1044,353 @@ static void test_delete(void **state)
 	assert_int_equal(ot_store_delete(f->s, "acme", &err), 0); /* not found is fine */
 }
 
+/* --- schema 2: token values apart --- */
+
+/* Schema 1 exactly as oauthtop 1 wrote it (frozen: a v1 store never changes shape). */
+static const char *const v1_ddl[] = {
+        "CREATE TABLE credentials ("
+        " account TEXT PRIMARY KEY NOT NULL,"
+        " access_token TEXT, access_fp TEXT NOT NULL DEFAULT '',"
+        " token_type TEXT, scope TEXT, access_expires_at INTEGER NOT NULL DEFAULT 0,"
+        " refresh_token TEXT, refresh_fp TEXT NOT NULL DEFAULT '',"
+        " refresh_expires_at INTEGER NOT NULL DEFAULT 0,"
+        " refresh_issued_at INTEGER NOT NULL DEFAULT 0,"
+        " last_attempt_at INTEGER NOT NULL DEFAULT 0, last_success_at INTEGER NOT NULL DEFAULT 0,"
+        " last_outcome INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+        " failures INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL DEFAULT 0,"
+        " client_fp TEXT,"
+        " lease_host TEXT, lease_pid INTEGER NOT NULL DEFAULT 0,"
+        " lease_expires_at INTEGER NOT NULL DEFAULT 0, inflight_fp TEXT NOT NULL DEFAULT '',"
+        " updated_at INTEGER NOT NULL DEFAULT 0)",
+        "CREATE TABLE events ("
+        " id INTEGER PRIMARY KEY, at INTEGER NOT NULL, account TEXT, kind TEXT NOT NULL,"
+        " reason TEXT, old_fp TEXT NOT NULL DEFAULT '', new_fp TEXT NOT NULL DEFAULT '',"
+        " actor TEXT)",
+        "CREATE INDEX events_account_at ON events(account, at)",
+        "CREATE INDEX events_at ON events(at)",
+        "CREATE TABLE keepers ("
+        " host TEXT NOT NULL, pid INTEGER NOT NULL, kind TEXT NOT NULL,"
+        " started INTEGER NOT NULL, heartbeat INTEGER NOT NULL, PRIMARY KEY (host, pid))",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
+        "INSERT INTO meta (key, value) VALUES ('oauthtop.store', 'oauthtop')",
+        "PRAGMA user_version = 1",
+        NULL,
+};
+
+/* A token of len characters, unique to tag: long enough to spill into an overflow page. */
+static char *long_token(const char *tag, size_t len)
+{
+	char *t = malloc(len + 1);
+	size_t i, n;
+
+	assert_non_null(t);
+	n = (size_t)snprintf(t, len + 1, "%s-", tag);
+	for (i = n; i < len; i++)
+		t[i] = "0123456789abcdefghijklmnopqrstuvwxyz"[(i * 7 + len) % 36];
+	t[len] = '\0';
+	return t;
+}
+
+static void exec_ok(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+/* Inserts one v1 row: tokens may be NULL; the lease is someone else's. */
+static void v1_insert(sqlite3 *db, const char *account, const char *at, const char *rt)
+{
+	sqlite3_stmt *st;
+	char afp[OT_FP_LEN] = "", rfp[OT_FP_LEN] = "";
+
+	if (at)
+		ot_fingerprint(at, afp);
+	if (rt)
+		ot_fingerprint(rt, rfp);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "INSERT INTO credentials (account, access_token,"
+	                                    " access_fp, token_type, scope, access_expires_at,"
+	                                    " refresh_token, refresh_fp, failures, last_error,"
+	                                    " lease_host, lease_pid, lease_expires_at, inflight_fp,"
+	                                    " updated_at) VALUES (?1, ?2, ?3, 'Bearer', 'read',"
+	                                    " 1700003600, ?4, ?5, 2, 'HTTP 503', 'elsewhere', 4242,"
+	                                    " 1700000060, ?5, 1700000003)",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, afp, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, rt, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, rfp, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+}
+
+/* Creates f->path as a schema-1 store (0700 directories, 0600 file, WAL) of three accounts. */
+static void v1_store_make(const fixture *f, const char *at, const char *rt)
+{
+	char dir[160];
+	sqlite3 *db;
+	size_t i;
+
+	snprintf(dir, sizeof(dir), "%s/state", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(dir, sizeof(dir), "%s/state/sub", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	write_file(f->path, "", 0, 0600);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	exec_ok(db, "PRAGMA journal_mode = WAL");
+	exec_ok(db, "BEGIN");
+	for (i = 0; v1_ddl[i]; i++)
+		exec_ok(db, v1_ddl[i]);
+	v1_insert(db, "both", at, rt);
+	v1_insert(db, "rt-only", NULL, "RT-only-1234567890");
+	v1_insert(db, "machine", NULL, NULL);
+	exec_ok(db, "COMMIT");
+	sqlite3_close(db);
+}
+
+static int64_t db_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* How many times needle occurs in the file (0 if there is no file). */
+static size_t file_count(const char *path, const char *needle)
+{
+	FILE *fp = fopen(path, "rb");
+	size_t len = strlen(needle), cnt = 0, got;
+	char *buf;
+	long size;
+
+	if (!fp)
+		return 0;
+	fseek(fp, 0, SEEK_END);
+	size = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)size + 1);
+	assert_non_null(buf);
+	got = fread(buf, 1, (size_t)size, fp);
+	fclose(fp);
+	for (size_t i = 0; i + len <= got; i++)
+		cnt += memcmp(buf + i, needle, len) == 0;
+	free(buf);
+	return cnt;
+}
+
+static void test_migrate_v1_keeps_every_token(void **state)
+{
+	fixture *f = *state;
+	char *at = long_token("AT-v1", 1500), *rt = long_token("RT-v1", 1800);
+	char fp[OT_FP_LEN], wal[160];
+	ot_credential c, *list = NULL;
+	size_t n = 0;
+	ot_err err = {{0}};
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	v1_store_make(f, at, rt);
+	f->s = open_ok(f->path);
+	get_ok(f->s, "both", 1, &c);
+	assert_string_equal(c.access_token, at);
+	assert_string_equal(c.refresh_token, rt);
+	ot_fingerprint(rt, fp);
+	assert_string_equal(c.refresh_fp, fp);
+	assert_string_equal(c.inflight_fp, fp);
+	assert_string_equal(c.lease_host, "elsewhere");
+	assert_int_equal(c.lease_pid, 4242);
+	assert_int_equal(c.failures, 2);
+	assert_string_equal(c.last_error, "HTTP 503");
+	assert_int_equal(c.access_expires_at, 1700003600);
+	assert_int_equal(c.updated_at, 1700000003);
+	ot_credential_clear(&c);
+	get_ok(f->s, "rt-only", 1, &c);
+	assert_null(c.access_token);
+	assert_int_equal(c.has_access_token, 0);
+	assert_string_equal(c.refresh_token, "RT-only-1234567890");
+	ot_credential_clear(&c);
+	get_ok(f->s, "machine", 1, &c);
+	assert_null(c.refresh_token);
+	assert_int_equal(c.has_refresh_token, 0);
+	ot_credential_clear(&c);
+	assert_int_equal(ot_store_list(f->s, 1, &list, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(list[0].account, "both");
+	assert_string_equal(list[0].refresh_token, rt);
+	ot_store_list_free(list, n);
+	ot_store_close(f->s);
+	f->s = NULL;
+
+	/* schema 2: no value left in credentials, the old copies gone from the file */
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM secrets"), 2);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_not_equal(sqlite3_prepare_v2(db, "SELECT refresh_token FROM credentials", -1,
+	                                        &st, NULL),
+	                     SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(file_count(f->path, rt), 1);
+	assert_int_equal(file_count(f->path, at), 1);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	assert_int_equal(file_count(wal, rt), 0);
+	free(at);
+	free(rt);
+}
+
+/* A migration that fails half way leaves the v1 store as it was. */
+static void test_migrate_failure_leaves_v1(void **state)
+{
+	fixture *f = *state;
+	sqlite3 *db;
+
+	v1_store_make(f, "AT-v1-1234567890", "RT-v1-1234567890");
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	exec_ok(db, "CREATE TABLE secrets (x)"); /* in the way of the migration */
+	sqlite3_close(db);
+	expect_open_error(f->path, "secrets");
+	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM credentials"
+	                                 " WHERE refresh_token = 'RT-v1-1234567890'"),
+	                 1);
+}
+
+/* Denies this connection any use of the secrets table. */
+static int deny_secrets(void *arg, int action, const char *a1, const char *a2, const char *db,
+                        const char *trigger)
+{
+	(void)action;
+	(void)a2;
+	(void)db;
+	(void)trigger;
+	if (a1 && strcmp(a1, "secrets") == 0) {
+		(*(int *)arg)++;
+		return SQLITE_DENY;
+	}
+	return SQLITE_OK;
+}
+
+static void test_without_secrets_never_reads_secrets(void **state)
+{
+	fixture *f = *state;
+	ot_lease l = {.account = "acme"};
+	ot_credential c, *list = NULL;
+	ot_commit cm = {&c, NULL, false};
+	size_t n = 0;
+	ot_err err = {{0}};
+	int denied = 0;
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	put_plain(f->s, "beta", "AT-b-1234567890", "RT-b-1234567890");
+	get_ok(f->s, "acme", 1, &c); /* the kept statements, prepared before the watch */
+	ot_credential_clear(&c);
+	assert_int_equal(ot_store_list(f->s, 0, &list, &n, &err), 0);
+	ot_store_list_free(list, n);
+	take(f->s, &f->me, &l, 1, 1000, 60);
+	ot_credential_clear(&l.cred);
+
+	sqlite3_set_authorizer(f->s->db, deny_secrets, &denied); /* re-prepares them all */
+	get_ok(f->s, "acme", 0, &c);
+	assert_int_equal(c.has_refresh_token, 1);
+	assert_null(c.refresh_token);
+	/* a commit of a record loaded without secrets, tokens kept, lease released */
+	assert_int_equal(ot_store_commit(f->s, &f->me, &cm, 1, NULL, &err), 0);
+	ot_credential_clear(&c);
+	assert_int_equal(ot_store_list(f->s, 0, &list, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(list[1].has_access_token, 1);
+	ot_store_list_free(list, n);
+	assert_int_equal(denied, 0);
+
+	/* the watch bites: a read with secrets is refused */
+	assert_int_equal(ot_store_get(f->s, "acme", 1, &c, &err), -1);
+	assert_true(denied > 0);
+	sqlite3_set_authorizer(f->s->db, NULL, NULL);
+	get_ok(f->s, "acme", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-1234567890");
+	assert_null(c.lease_host);
+	ot_credential_clear(&c);
+}
+
+/* A commit rewrites the secrets row only when a value changed. */
+static void test_commit_unchanged_tokens_not_rewritten(void **state)
+{
+	fixture *f = *state;
+	ot_lease l = {.account = "acme"};
+	ot_credential next, c;
+	ot_commit cm = {&next, NULL, true};
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-old-1234567890", "RT-old-1234567890");
+	exec_ok(f->s->db, "CREATE TEMP TABLE writes (n INTEGER)");
+	exec_ok(f->s->db, "INSERT INTO temp.writes VALUES (0)");
+	exec_ok(f->s->db, "CREATE TEMP TRIGGER secrets_written AFTER UPDATE ON main.secrets"
+	                  " BEGIN UPDATE writes SET n = n + 1; END");
+	take(f->s, &f->me, &l, 1, 1000, 60);
+	ot_credential_copy(&next, &l.cred); /* with the same values: a failed attempt */
+	next.failures = 1;
+	assert_int_equal(ot_store_commit(f->s, &f->me, &cm, 1, NULL, &err), 0);
+	assert_int_equal(db_int(f->path, "SELECT failures FROM credentials"), 1);
+	get_ok(f->s, "acme", 1, &c);
+	assert_int_equal(c.failures, 1);
+	ot_credential_clear(&c);
+	{
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(f->s->db, "SELECT n FROM temp.writes", -1, &st,
+		                                    NULL),
+		                 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 0);
+		sqlite3_finalize(st);
+	}
+	/* a new access token is written, the refresh token kept */
+	ot_credential_set_str(&next.access_token, "AT-new-1234567890");
+	assert_int_equal(ot_store_commit(f->s, &f->me, &cm, 1, NULL, &err), 0);
+	get_ok(f->s, "acme", 1, &c);
+	assert_string_equal(c.access_token, "AT-new-1234567890");
+	assert_string_equal(c.refresh_token, "RT-old-1234567890");
+	ot_credential_clear(&c);
+	{
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(f->s->db, "SELECT n FROM temp.writes", -1, &st,
+		                                    NULL),
+		                 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_int_equal(sqlite3_column_int(st, 0), 1);
+		sqlite3_finalize(st);
+	}
+	ot_credential_clear(&next);
+	ot_credential_clear(&l.cred);
+}
+
+/* Deleting an account removes its token values too. */
+static void test_delete_removes_secrets(void **state)
+{
+	fixture *f = *state;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+	put_plain(f->s, "keep", "AT-k-1234567890", "RT-k-1234567890");
+	assert_int_equal(ot_store_delete(f->s, "acme", &err), 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM secrets WHERE account = 'acme'"), 0);
+	assert_int_equal(db_int(f->path, "SELECT count(*) FROM secrets"), 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1073,6 +1424,11 @@ int main(void)
 	        T(test_meta),
 	        T(test_pid_alive),
 	        T(test_delete),
+	        T(test_migrate_v1_keeps_every_token),
+	        T(test_migrate_failure_leaves_v1),
+	        T(test_without_secrets_never_reads_secrets),
+	        T(test_commit_unchanged_tokens_not_rewritten),
+	        T(test_delete_removes_secrets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
