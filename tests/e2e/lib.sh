@@ -140,7 +140,7 @@ status_json() { ot status --format json >"$T/status.json" 2>"$T/status.err"; ret
 st_state() { jq -r --arg n "$1" '.accounts[] | select(.name==$n) | .state' "$T/status.json"; }
 st_field() { jq -r --arg n "$1" ".accounts[] | select(.name==\$n) | .$2" "$T/status.json"; }
 
-db_col() { sqlite3 "$STORE" "SELECT $2 FROM credentials WHERE account = '$1'"; }
+db_col() { sqlite3 "$STORE" "SELECT $2 FROM credentials LEFT JOIN secrets USING (account) WHERE account = '$1'"; }
 db_rt() { db_col "$1" refresh_token; }
 ev_kinds() { sqlite3 "$STORE" "SELECT kind FROM events WHERE account = '$1' ORDER BY id" | tr '\n' ' '; }
 ev_last() { sqlite3 "$STORE" "SELECT kind || '|' || coalesce(reason, '') FROM events WHERE account = '$1' ORDER BY id DESC LIMIT 1"; }

@@ -52,7 +52,8 @@ idp_rule '{"family":"k1","scenario":"invalid_grant","params":{"ms":1500}}'
 p=$!
 sleep 0.7
 # The import waits for nothing: it takes the row directly as the other keeper would.
-sqlite3 "$STORE" "UPDATE credentials SET refresh_token = 'rt-by-other', refresh_fp = '12345678' WHERE account = 'k1'"
+sqlite3 "$STORE" "BEGIN IMMEDIATE; UPDATE credentials SET refresh_fp = '12345678' WHERE account = 'k1';
+	UPDATE secrets SET refresh_token = 'rt-by-other' WHERE account = 'k1'; COMMIT"
 wait $p; rc=$?
 [ $rc = 0 ] || { cat "$T/race.out"; fail "race run exited $rc"; }
 grep -q '^k1: refreshed by another keeper meanwhile' "$T/race.out" || fail "race line: $(cat "$T/race.out")"

@@ -77,7 +77,7 @@ while [ $kills -lt "$KILLS" ]; do
 		wait $k 2>/dev/null
 		kills=$((kills + 1))
 		# The requests in flight at the kill: leases left with an in-flight marker.
-		sql "SELECT account || ' ' || refresh_token FROM credentials WHERE lease_host IS NOT NULL AND inflight_fp != '' ORDER BY 1" >"$T/m"
+		sql "SELECT account || ' ' || refresh_token FROM credentials LEFT JOIN secrets USING (account) WHERE lease_host IS NOT NULL AND inflight_fp != '' ORDER BY 1" >"$T/m"
 		[ -s "$T/m" ] && inflight_kills=$((inflight_kills + 1))
 		cat "$T/m" >>"$T/markers"
 		# Of those, the answers lost: the server has already rotated the stored token.
@@ -103,7 +103,7 @@ cat "$T/final.out" >>"$T/runs.out"
 idp_admin GET /admin/families >"$T/families.json" || fail "families"
 jq -r 'to_entries[] | select(.value.revoked | not) | "\(.key) \(.value.current_refresh_token)"' \
 	"$T/families.json" | sort >"$T/server"
-sql "SELECT account || ' ' || refresh_token FROM credentials WHERE last_outcome != 3" | sort >"$T/store"
+sql "SELECT account || ' ' || refresh_token FROM credentials LEFT JOIN secrets USING (account) WHERE last_outcome != 3" | sort >"$T/store"
 comm -12 "$T/server" "$T/store" | cut -d' ' -f1 | sort >"$T/agree"
 for a in $accts; do echo "$a"; done | sort | comm -23 - "$T/agree" >"$T/lost"
 agree=$(wc -l <"$T/agree")

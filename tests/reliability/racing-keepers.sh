@@ -83,7 +83,7 @@ logged=$(jq -s 'length' "$T/idp.log")
 idp_admin GET /admin/families >"$T/families.json" || rfail "families"
 revoked=$(jq '[.[] | select(.revoked)] | length' "$T/families.json")
 jq -r 'to_entries[] | "\(.key) \(.value.current_refresh_token)"' "$T/families.json" | sort >"$T/server"
-sql "SELECT account || ' ' || refresh_token FROM credentials" | sort >"$T/store"
+sql "SELECT account || ' ' || refresh_token FROM credentials LEFT JOIN secrets USING (account)" | sort >"$T/store"
 agree=$(comm -12 "$T/server" "$T/store" | wc -l)
 # How often the keepers met each other: leases held by another live keeper.
 held_loop=$(grep -c ': skipped: held by' "$T/loop.out")

@@ -49,7 +49,7 @@ disagree() {
 	idp_admin GET /admin/families |
 		jq -r 'to_entries[] | select(.value.revoked | not) | "\(.key) \(.value.current_refresh_token)"' |
 		sort >"$T/server"
-	sql "SELECT account || ' ' || refresh_token FROM credentials WHERE last_outcome != 3" | sort >"$T/store"
+	sql "SELECT account || ' ' || refresh_token FROM credentials LEFT JOIN secrets USING (account) WHERE last_outcome != 3" | sort >"$T/store"
 	echo $((ACCOUNTS - $(comm -12 "$T/server" "$T/store" | wc -l)))
 }
 markers() { sql "SELECT count(*) FROM credentials WHERE lease_host IS NOT NULL AND inflight_fp = refresh_fp AND inflight_fp != ''"; }
