@@ -6,13 +6,18 @@
  *       of a store created by `oauthtop import`: access token expiring at EXPIRES_AT (due),
  *       refresh token seed-NAME (a new family on the test token server), the real fingerprints
  *       (ot_fingerprint) so the rows are exactly what an import would have written.
+ *       Fast, but tied to the schema version 1 (token values in credentials).
+ *   mkstore put N EXPIRES_AT TOKEN_BYTES STORE   the same credentials through the library
+ *       (ot_store_put, one durable transaction each: slower, right for any schema).
  * The output goes to stdout; pipe the SQL into the sqlite3 CLI. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "oauthtop/credential.h"
 #include "oauthtop/secret.h"
+#include "oauthtop/store.h"
 
 #define NAME_FMT "b%06ld"
 
@@ -94,12 +99,62 @@ static int print_sql(int argc, char **argv)
 	return 0;
 }
 
+static int put_all(int argc, char **argv)
+{
+	char at[4096], rt[4096], name[32];
+	long n, i, exp_at;
+	size_t bytes;
+	ot_err err = {{0}};
+	ot_store *st;
+	int rc = 0;
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: mkstore put N EXPIRES_AT TOKEN_BYTES STORE\n");
+		return 2;
+	}
+	n = arg_long(argv[2], 1, 9999999);
+	exp_at = arg_long(argv[3], 0, 1L << 40);
+	bytes = (size_t)arg_long(argv[4], 0, 4000);
+	st = ot_store_open(argv[5], 0, &err);
+	if (!st) {
+		fprintf(stderr, "mkstore: %s\n", err.msg);
+		return 1;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		ot_credential c;
+
+		memset(&c, 0, sizeof(c));
+		snprintf(name, sizeof(name), NAME_FMT, i);
+		token_make(at, sizeof(at), "A1-", i, bytes);
+		snprintf(rt, sizeof(rt), "seed-%s", name);
+		c.account = name;
+		c.access_token = at;
+		c.token_type = "Bearer";
+		c.access_expires_at = exp_at;
+		c.refresh_token = rt;
+		c.has_access_token = 1;
+		c.has_refresh_token = 1;
+		ot_fingerprint(at, c.access_fp);
+		ot_fingerprint(rt, c.refresh_fp);
+		c.refresh_issued_at = (int64_t)time(NULL);
+		c.updated_at = c.refresh_issued_at;
+		if (ot_store_put(st, &c, &err) < 0) {
+			fprintf(stderr, "mkstore: %s: %s\n", name, err.msg);
+			rc = 1;
+		}
+	}
+	ot_store_close(st);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && strcmp(argv[1], "put") == 0)
+		return put_all(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "config") == 0)
 		return print_config(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "sql") == 0)
 		return print_sql(argc, argv);
-	fprintf(stderr, "usage: mkstore config|sql ...\n");
+	fprintf(stderr, "usage: mkstore config|sql|put ...\n");
 	return 2;
 }

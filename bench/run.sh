@@ -3,8 +3,9 @@
 # build/bench/* are built); writes BENCHMARKS.md at the repository root.
 #
 #   sh bench/run.sh            the default grid, about 10 minutes on 2 cores
-#   BENCH_FULL=1 sh bench/run.sh   adds the 30-second runs (N=10000 at 100 ms with C=32) and
-#                              the sequential contenders at 100 accounts for every latency
+#   BENCH_FULL=1 sh bench/run.sh   adds the 30-second runs (N=10000 at 100 ms with C=32), the
+#                              curl+jq loop at 1000 accounts (~2-3 min: jq alone starts in
+#                              ~50 ms) and the sequential contenders at 0 and 100 ms
 #
 # Environment (the grid can be narrowed for a smoke test: BENCH_NS, BENCH_LATS, BENCH_CS,
 # BENCH_SEQ_NS, BENCH_TLS_NS): BENCH_REPS (5: runs per figure; medians, min and max), BENCH_OUT (BENCHMARKS.md),
@@ -16,11 +17,13 @@ root=$(cd "$here/.." && pwd)
 : "${OAUTHTOP:=$root/oauthtop}" "${OT_IDP:=$root/build/oauthtop-idp}" "${BENCH_BIN:=$root/build/bench}"
 : "${BENCH_REPS:=5}" "${BENCH_OUT:=$root/BENCHMARKS.md}" "${BENCH_FULL:=0}" "${BENCH_PROFILE:=1}"
 : "${BENCH_CONSOLE_NS:=1000 10000 100000}" "${BENCH_NS:=100 1000 10000}" "${BENCH_LATS:=0 20 100}"
-: "${BENCH_TOKEN_RUNS:=100}" "${BENCH_CS:=32 128 512}" "${BENCH_SEQ_NS:=100 1000}" "${BENCH_TLS_NS:=100 1000}"
+: "${BENCH_TOKEN_RUNS:=100}" "${BENCH_CS:=32 128 512}" "${BENCH_SEQ_NS:=100 1000}"
+: "${BENCH_CURL_NS:=100}" "${BENCH_TLS_NS:=100 1000}"
 export OAUTHTOP OT_IDP BENCH_BIN
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/oauthtop-bench.XXXXXX") || exit 1
-trap 'rm -rf "$work"' EXIT
+keep=1
+trap '[ "$keep" = 0 ] && rm -rf "$work"; [ "$keep" = 1 ] && echo "bench: failed; runs so far kept in $work" >&2' EXIT
 trap 'exit 130' INT TERM
 raw=$work/refresh.tsv
 rawtls=$work/tls.tsv
@@ -37,8 +40,10 @@ seq_lat=20
 say "refresh fan-out: N 100 1000 10000 x latency 0 20 100 ms x C 32 128 512, $BENCH_REPS runs each"
 sh "$here/refresh-fanout" -n "$BENCH_NS" -l "$BENCH_LATS" -c "$BENCH_CS" -r "$BENCH_REPS" \
 	--skip "$skip" --raw "$raw" >/dev/null || { echo "bench: refresh fan-out failed" >&2; exit 1; }
-say "sequential contenders: curl+jq loop and --concurrency 1 at N 100 and 1000, $seq_lat ms, once"
-sh "$here/refresh-fanout" -n "$BENCH_SEQ_NS" -l "$seq_lat" -c "curl 1" -r 1 --raw "$raw" >/dev/null ||
+[ "$BENCH_FULL" = 1 ] && BENCH_CURL_NS=$BENCH_SEQ_NS
+say "sequential contenders, once at $seq_lat ms: --concurrency 1 at N $BENCH_SEQ_NS, curl+jq at N $BENCH_CURL_NS"
+sh "$here/refresh-fanout" -n "$BENCH_SEQ_NS" -l "$seq_lat" -c 1 -r 1 --raw "$raw" >/dev/null &&
+	sh "$here/refresh-fanout" -n "$BENCH_CURL_NS" -l "$seq_lat" -c curl -r 1 --raw "$raw" >/dev/null ||
 	{ echo "bench: sequential contenders failed" >&2; exit 1; }
 if [ "$BENCH_FULL" = 1 ]; then
 	sh "$here/refresh-fanout" -n 100 -l "0 100" -c "curl 1" -r 1 --raw "$raw" >/dev/null ||
@@ -69,13 +74,20 @@ cpu_at0=$(awk '$1 == "refresh" && $2 == "oauthtop" && $3 > 1 && $5 == 0 { s += (
 	END { if (n) printf "%.0f", s / n * 1e6; else print 0 }' "$raw")
 : >"$work/profile.txt"
 if [ "$BENCH_PROFILE" = 1 ] && [ "$cpu_at0" -gt 100 ] && command -v perf >/dev/null 2>&1; then
-	say "profile: perf record --call-graph dwarf, N 2000, 0 ms, C 512"
-	BENCH_WRAP="perf record -q -F 1000 --call-graph dwarf,16384 -o $work/perf.data --" \
-		sh "$here/refresh-fanout" -n 2000 -l 0 -c 512 -r 1 --raw "$work/perf.tsv" >/dev/null 2>&1
+	say "profile: perf record --call-graph dwarf, N 3000, 0 ms, C 512"
+	BENCH_WRAP="perf record -q -F 4000 --call-graph dwarf,32768 -o $work/perf.data --" \
+		sh "$here/refresh-fanout" -n 3000 -l 0 -c 512 -r 1 --raw "$work/perf.tsv" >/dev/null 2>&1
 	if [ -s "$work/perf.data" ]; then
-		perf report -i "$work/perf.data" --children --sort sym -g none 2>/dev/null |
-			grep -E '\] (main|ot_engine_run|eng_[a-z_]+|ot_store_[a-z_]+|commit_one|cred_[a-z_]+|lease_[a-z_]+|event_insert|stmt_prepare|stmt_run|sqlite3_prepare_v2|sqlite3_step|sqlite3_finalize|curl_multi_perform|ot_token_[a-z]+|ot_fingerprint|__GI_fdatasync|cJSON_ParseWithLengthOpts|on_result)( \(inlined\))?$' |
-			awk '!seen[$NF $(NF-1)]++' | head -40 >"$work/profile.txt"
+		{
+			echo "by library (self time):"
+			perf report -i "$work/perf.data" --comm oauthtop-full --sort dso -g none 2>/dev/null |
+				grep -v '^#' | grep -v '^$' | head -8
+			echo
+			echo "by function, callees included:"
+			perf report -i "$work/perf.data" --comm oauthtop-full --children --sort sym -g none 2>/dev/null |
+				grep -E '\] (main|ot_engine_step|eng_[a-z_]+|ot_store_[a-z_]+|commit_one|cred_[a-z_]+|lease_[a-z_]+|event_insert|stmt_[a-z_]+|sqlite3_prepare_v[23]|sqlite3_step|curl_multi_perform|ot_http_[a-z_]+|ot_token_[a-z]+|ot_fingerprint|__GI_fdatasync|__libc_send|__libc_recv|__libc_connect|__libc_pwrite64|_int_malloc|cJSON_ParseWithLengthOpts|on_result)( \(inlined\))?$' |
+				awk '!seen[$NF $(NF-1)]++' | head -40
+		} >"$work/profile.txt"
 	fi
 fi
 
@@ -86,48 +98,52 @@ findings() {
 
 **Fan-out wall time vs the ideal.** The "CPU floor" column is the least wall time the CPU
 allows: the client's CPU (one thread) or the client's plus the server's CPU spread over the
-cores, whichever is larger. Where it exceeds the ideal (marked CPU-bound) the machine's CPU is
-the limit, not the concurrency: on 2 shared cores, client and test server together manage a
-few thousand refreshes a second, so at 20 ms the ideal is reachable with C=32 (ideal
-ceil(N/32) x 20 ms) and at 100 ms, not with C=128/512 at 0-20 ms. The remaining distance to
-the ideal at C=32 comes from the process start, the store (leases, durable commits) and the
-other tenants of the machine (see the load average above).
+cores, whichever is larger (other tenants not counted). Where it exceeds the ideal (marked
+CPU-bound) the machine's CPU is the limit, not the concurrency: on 2 shared cores client and
+test server together manage one to three thousand refreshes a second, so the ideal is
+reachable only where ceil(N/C) x latency is above that (C=32 at 20 ms, the 100 ms rows), not
+with C=128/512 at 0-20 ms. What separates C=32 from its ideal is the process start (the lean
+`oauthtop` execs `oauthtop-full` for a refresh), the store (leases, durable commits, about 2 ms
+of fdatasync per batch) and above all the other tenants of the machine (load average above).
+The sequential `--concurrency 1` run is within a few % of N x latency: the engine puts the
+next request on the wire before committing the previous answer.
 
-**Client CPU per refresh (target < 100 µs) is missed** (section 1, 0 ms rows). The profile
-(section 6) says why: about a third of the client's CPU goes to `sqlite3_prepare_v2` because
-`src/core/store.c` prepares and finalizes every statement on every call (`stmt_prepare` under
-`cred_write_fields`, `lease_write`, `lease_clear`, `event_insert`, `cred_load`, `lease_held_by`):
-`ot_store_commit` and `ot_store_lease_take` together take over half of the samples, while
-`fdatasync` is under 2 % (batching works: one transaction per batch). Fix for the store owner:
-keep the per-row statements prepared in `ot_store` (`sqlite3_prepare_v3(...,
-SQLITE_PREPARE_PERSISTENT, ...)` once, then `sqlite3_reset` + `sqlite3_clear_bindings` per row;
-finalize in `ot_store_close`); expected saving ~30 % of the client CPU. The next items are
-libcurl's per-transfer work (`curl_multi_perform` ~25 %), the SHA-256 fingerprints
-(`ot_fingerprint` ~4 %) and the row writes themselves (20 columns, 1 KB tokens twice,
-`secure_delete=ON`); under 100 µs also needs the lease step to touch fewer columns (one
-`UPDATE ... SET lease_* WHERE account = ?` prepared once, not a read-modify-write per row).
+**Client CPU per refresh (target < 100 µs) is missed**: about 230-280 µs at 0 ms. Section 6
+(perf, DWARF call graphs) says where it goes: libcurl about half of the client's samples
+(`curl_multi_perform` ~40 %, which includes the kernel's loopback TCP send — on loopback the
+sender's system call also runs the receiving side's TCP stack in softirq, ~10 % — and
+`connect`), SQLite ~28 % (`ot_store_commit` ~20 %: the conditional UPDATE per row and the
+history INSERT; `ot_store_lease_take` ~7 %), answer parsing ~8 % (`ot_token_parse` /
+`ot_token_classify`, 1 KB tokens, cJSON), malloc/free ~10 %, `fdatasync` under 2 % (one
+transaction per batch, as designed). An earlier build spent a third of its CPU in
+`sqlite3_prepare_v2` (every statement prepared per call, measured at commit 7458cb0: 280 µs
+per refresh); d2298a0 (cached statements) removed it. The server spends about as much CPU per
+refresh as the client (server column): the client is not the only bottleneck. Remaining
+levers for the engine owner, none a bug: drive libcurl with `curl_multi_socket_action`
+instead of `curl_multi_perform` (perform walks every transfer on each wake-up, so its cost
+grows with C: compare the C=32 and C=512 rows), fewer allocations per answer (parse the JSON
+once, do not copy 1 KB tokens twice), and fewer columns in the per-row UPDATE. The durable
+per-row SQLite work and the kernel's TCP cost stay: below ~150 µs is unlikely on this machine
+with libcurl and SQLite; 100 µs would need a leaner HTTP client than libcurl.
 
-**Connection reuse.** Keep-alive works: handshakes per refresh equal connections / N, and the
-client opens about C connections (one per request in flight), so the floor is C/N: 0.03 at
-N=1000 with the default C=32 (target met), 0.13 at C=128 and 0.5 at C=512 (above 0.1 because
-more connections than that are in flight, not because connections are not reused). TLS
-session resumption cannot show here: the test server keeps no session cache and issues no
-tickets, so every connection is a full handshake; at high C the server's handshakes (GnuTLS)
+**Connection reuse.** Keep-alive works: handshakes per refresh equal connections / N and the
+client opens about C connections (one per request in flight), so the floor is C/N: ~0.03 at
+N=1000 with the default C=32 (target met), ~0.13 at C=128 and ~0.5 at C=512 (above 0.1
+because that many requests are in flight at once, not because connections are dropped).
+TLS session resumption cannot show here: the test server keeps no session cache and issues
+no tickets, so every connection is a full handshake; at high C the server's GnuTLS handshakes
 dominate its CPU.
 
-**Token fast path (target within 2x of the sqlite3 floor) is missed** (section 3): the time
-goes before `main`. `oauthtop --version`, which does nothing, already costs about what the
-whole token command costs minus the store read; an empty `main` linked with libcurl alone
-costs two to three times one linked with sqlite3 + cJSON + libcrypto (libcurl pulls ~30
-shared libraries: GnuTLS/OpenSSL, SSH, LDAP, Kerberos, IDN, RTMP, HTTP/2, brotli...), while
-ncurses and qrencode add little. So a separate console executable alone would not meet the
-target. Choice: **load libcurl only when a request is needed** (`dlopen("libcurl.so.4")` in
-`src/core/http.c` on first use, the dozen `curl_*` entry points through a table of `dlsym`
-pointers; ncurses likewise from the console entry), so `oauthtop token` with a fresh token,
-`status` and `history` start like the "empty main with sqlite3, cJSON, libcrypto" row, which
-is within 2x of the floor; one executable stays. The alternative, a lean `oauthtop` that
-execs a networked helper for refresh, daemon and the console, costs an extra exec on every
-refresh path and a second file to install.
+**Token fast path (target within 2x of the sqlite3 floor).** The cost was before `main`: an
+empty program linked with libcurl starts 2-3x slower than one linked with sqlite3 + cJSON +
+libcrypto (libcurl pulls ~30 shared libraries: TLS, SSH, LDAP, Kerberos, IDN, RTMP, HTTP/2,
+brotli), while ncurses and qrencode add little — so a separate console executable alone would
+not have met the target. The build now has two executables (eb2b4dc): a lean `oauthtop` (5-7
+libraries) that serves status, import, history, check and a fresh token itself, and execs
+`oauthtop-full` for whatever needs the network or the terminal. Section 3 shows both: the
+lean path near the floor, the same command in `oauthtop-full` at ~3-4x. The price is one exec
+(~3 ms) on the network paths, nothing beside a token request; a lazily `dlopen`ed libcurl
+would have kept one file but needs every `curl_*` call through a table of pointers.
 
 **Test server.** With one libmicrohttpd 0.9.75 thread (`--threads 1`), at N=10000 and C=128
 the server sometimes stops reading ~127 keep-alive connections whose requests sit in its
@@ -157,9 +173,9 @@ commit=$(cd "$root" && git rev-parse --short HEAD 2>/dev/null || echo unknown)
 	echo
 	echo "## 1. Refresh fan-out"
 	echo
-	echo "Commands: \`bench/refresh-fanout -n \"100 1000 10000\" -l \"0 20 100\" -c \"32 128 512\" -r $BENCH_REPS\` (\`oauthtop refresh --concurrency C\`, 32 = the default) and, once, \`bench/refresh-fanout -n \"100 1000\" -l $seq_lat -c \"curl 1\" -r 1\`: contender (a) \`curl+jq\` = bench/baseline/refresh-loop.sh (the seed's job as a shell loop: one sqlite3 query for the due accounts, then per account curl, one jq, one sqlite3 UPDATE) and (b) \`C=1\` = \`oauthtop refresh --concurrency 1\`."
+	echo "Commands: \`bench/refresh-fanout -n \"100 1000 10000\" -l \"0 20 100\" -c \"32 128 512\" -r $BENCH_REPS\` (\`oauthtop refresh --concurrency C\`, 32 = the default) and, once, \`bench/refresh-fanout -n \"$BENCH_SEQ_NS\" -l $seq_lat -c 1 -r 1\` and \`bench/refresh-fanout -n \"$BENCH_CURL_NS\" -l $seq_lat -c curl -r 1\`: contender (a) \`curl+jq\` = bench/baseline/refresh-loop.sh (the seed's job as a shell loop: one sqlite3 query for the due accounts, then per account curl, one jq, one sqlite3 UPDATE) and (b) \`C=1\` = \`oauthtop refresh --concurrency 1\`."
 	echo
-	echo "Ideal = ceil(N/C) x latency. \"seq b/this\" and \"curl a/this\" are the ratios of the sequential contenders' wall time to this one's: measured at N ≤ 1000 and $seq_lat ms; at N = 10000 they are **extrapolated** linearly from N = 1000 (sequential time is N x per-refresh time); at 0 and 100 ms they are **estimated** as N x (latency + the per-refresh overhead measured at $seq_lat ms)."
+	echo "Ideal = ceil(N/C) x latency. \"seq b/this\" and \"curl a/this\" are the ratios of the sequential contenders' wall time to this one's: measured at the N listed and $seq_lat ms; at larger N they are **extrapolated** linearly from the largest N measured (sequential time is N x per-refresh time); at 0 and 100 ms they are **estimated** as N x (latency + the per-refresh overhead measured at $seq_lat ms)."
 	[ -n "$skip" ] && echo "Left out of the default run (30 s each, BENCH_FULL=1 runs them): $skip (N:latency:C)."
 	echo
 	sh "$here/refresh-fanout" --report "$raw" --md
@@ -200,11 +216,11 @@ AWK
 	echo
 	echo "## 3. Token fast path"
 	echo
-	echo "Command: \`bench/token-path.sh -r $BENCH_TOKEN_RUNS\` — \`oauthtop token api\` with a fresh 1 KB token (no network) against \`sqlite3 STORE \"SELECT access_token FROM credentials WHERE account = 'api'\"\`, $BENCH_TOKEN_RUNS interleaved runs each."
+	echo "Command: \`bench/token-path.sh -r $BENCH_TOKEN_RUNS\` — \`oauthtop token api\` with a fresh 1 KB token (no network) against the same row read by the sqlite3 CLI (\`credentials\` or, schema 2, \`secrets\`), $BENCH_TOKEN_RUNS interleaved runs each."
 	echo
 	cat "$work/token.md"
 	echo
-	echo "Where the time goes: \`oauthtop --version\` does no work, so its time is the start of the executable (loading and relocating its shared libraries and running their initialisers). The empty programs show the cost of each set of libraries alone: libcurl brings most of the libraries (TLS, SSH, LDAP, Kerberos, IDN, HTTP/2...). A fresh-token path needs only sqlite3, cJSON and libcrypto."
+	echo "Where the time goes: \`oauthtop --version\` does no work, so its time is the start of the executable (loading and relocating its shared libraries and running their initialisers). The empty programs show the cost of each set of libraries alone: libcurl brings most of the libraries (TLS, SSH, LDAP, Kerberos, IDN, HTTP/2...). A fresh-token path needs only sqlite3, cJSON and libcrypto. See section 7 for the choice."
 	echo
 	echo "## 4. Console at scale"
 	echo
@@ -238,7 +254,7 @@ AWK
 	echo "## 6. Profile of the client CPU per refresh"
 	echo
 	if [ -s "$work/profile.txt" ]; then
-		echo "\`perf record -F 1000 --call-graph dwarf\` of \`oauthtop refresh --concurrency 512\`, 2000 accounts, 0 ms; \`perf report --children --sort sym\` (share of the client's samples spent in each function and its callees; \"(inlined)\" rows are static functions of src/core/store.c and the engine):"
+		echo "\`perf record -F 4000 --call-graph dwarf\` of \`oauthtop refresh --concurrency 512\`, 3000 accounts, 0 ms; \`perf report --children --sort sym\` (share of the client's samples spent in each function and its callees; \"(inlined)\" rows are static functions of src/core/store.c and the engine):"
 		echo
 		echo '```'
 		cat "$work/profile.txt"
@@ -261,4 +277,5 @@ AWK
 	echo '</details>'
 } >"$out"
 cp "$out" "$BENCH_OUT"
+keep=0
 say "wrote $BENCH_OUT"

@@ -37,16 +37,21 @@ printf '{"access_token":"%s","token_type":"Bearer","expires_in":3600,"refresh_to
 	"$(head -c 600 /dev/urandom | od -An -tx1 | tr -d ' \n' | head -c 1024)" |
 	ot import api - >/dev/null || fail "import"
 ot token api >"$T/tok" || fail "oauthtop token api failed"
-sqlite3 "$STORE" "SELECT access_token FROM credentials WHERE account = 'api'" >"$T/tok2"
+# the floor: the same row with the sqlite3 CLI (schema 2 keeps token values in secrets)
+table=credentials
+[ "$(sqlite3 "$STORE" "SELECT count(*) FROM sqlite_master WHERE name = 'secrets'")" = 1 ] &&
+	table=secrets
+query="SELECT access_token FROM $table WHERE account = 'api'"
+sqlite3 "$STORE" "$query" >"$T/tok2"
 cmp -s "$T/tok" "$T/tok2" || fail "oauthtop token and sqlite3 disagree"
 
 
 run_cmd() { # run_cmd LABEL -> appends the wall time to $T/LABEL.t
 	case $1 in
 	token) "$BENCH_BIN/rusage" "$T/ru" "$OAUTHTOP" --config "$T/cfg.json" token api ;;
-	sqlite3) "$BENCH_BIN/rusage" "$T/ru" sqlite3 "$STORE" \
-		"SELECT access_token FROM credentials WHERE account = 'api'" ;;
+	sqlite3) "$BENCH_BIN/rusage" "$T/ru" sqlite3 "$STORE" "$query" ;;
 	version) "$BENCH_BIN/rusage" "$T/ru" "$OAUTHTOP" --version ;;
+	full) "$BENCH_BIN/rusage" "$T/ru" "$full" --config "$T/cfg.json" token api ;;
 	true) "$BENCH_BIN/rusage" "$T/ru" /bin/true ;;
 	empty-*) "$BENCH_BIN/rusage" "$T/ru" "$T/$1" ;;
 	esac >/dev/null 2>&1 || fail "$1 failed"
@@ -54,6 +59,12 @@ run_cmd() { # run_cmd LABEL -> appends the wall time to $T/LABEL.t
 }
 
 labels="token sqlite3 version true"
+# The executable with the network and the console linked in (oauthtop-full beside oauthtop,
+# when the build has the split): what the token path would cost without the split.
+full=$(dirname "$OAUTHTOP")/oauthtop-full
+if [ -x "$full" ] && "$full" --config "$T/cfg.json" token api >/dev/null 2>&1; then
+	labels="$labels full"
+fi
 # Empty programs (main returns 0) linked like the candidates for the token path: what the
 # start of an executable costs with each set of libraries, before any work.
 pc() { pkg-config --libs "$@" 2>/dev/null; }
@@ -91,6 +102,15 @@ set -- $(stats token); tok_med=$1 tok_p90=$2 tok_min=$3 tok_max=$4 tok_cpu=$5
 set -- $(stats sqlite3); sq_med=$1 sq_p90=$2 sq_min=$3 sq_max=$4 sq_cpu=$5
 set -- $(stats version); ver_med=$1 ver_p90=$2 ver_min=$3 ver_max=$4 ver_cpu=$5
 set -- $(stats true); tr_med=$1 tr_p90=$2 tr_min=$3 tr_max=$4 tr_cpu=$5
+full_row() {
+	[ -s "$T/full.t" ] || return 0
+	set -- $(stats full)
+	if [ "$md" = 1 ]; then
+		echo "| \`oauthtop-full token api\` (the same command in the executable that links libcurl, ncurses, qrencode) | $1 ms | $2 ms | $3–$4 ms | $5 ms | $(libs "$full") |"
+	else
+		printf '  %-22s %6s ms  p90 %6s  %s-%s ms  cpu %s ms  %s libs\n' "oauthtop-full token" "$1" "$2" "$3" "$4" "$5" "$(libs "$full")"
+	fi
+}
 empty_rows() { # markdown (1) or text (0) rows of the empty programs
 	for _e in lean curl all; do
 		[ -s "$T/empty-$_e.t" ] || continue
@@ -114,9 +134,10 @@ if [ "$md" = 1 ]; then
 	echo "| command | wall median | p90 | min–max | CPU median | shared libraries |"
 	echo "|---|---|---|---|---|---|"
 	echo "| \`oauthtop token api\` (fresh token) | $tok_med ms | $tok_p90 ms | $tok_min–$tok_max ms | $tok_cpu ms | $nlib_ot |"
-	echo "| \`sqlite3 STORE \"SELECT access_token …\"\` (the floor) | $sq_med ms | $sq_p90 ms | $sq_min–$sq_max ms | $sq_cpu ms | $nlib_sq |"
+	echo "| \`sqlite3 STORE \"$query\"\` (the floor) | $sq_med ms | $sq_p90 ms | $sq_min–$sq_max ms | $sq_cpu ms | $nlib_sq |"
 	echo "| \`oauthtop --version\` (start of the executable only) | $ver_med ms | $ver_p90 ms | $ver_min–$ver_max ms | $ver_cpu ms | $nlib_ot |"
 	echo "| \`/bin/true\` (fork + exec) | $tr_med ms | $tr_p90 ms | $tr_min–$tr_max ms | $tr_cpu ms | |"
+	full_row
 	empty_rows
 	echo
 	echo "Ratio token / sqlite3 floor: **${ratio}x** (target ≤ 2x: $verdict); $runs runs each, interleaved."
@@ -130,6 +151,7 @@ else
 		"$ver_med" "$ver_p90" "$ver_min" "$ver_max" "$ver_cpu"
 	printf '  %-22s %6s ms  p90 %6s  %s-%s ms  cpu %s ms\n' "/bin/true" \
 		"$tr_med" "$tr_p90" "$tr_min" "$tr_max" "$tr_cpu"
+	full_row
 	empty_rows
 	echo "  ratio token/sqlite3: ${ratio}x (target <= 2x: $verdict)"
 fi

@@ -7,25 +7,34 @@
 # One sqlite3 query lists the due accounts (access token expiring within the 300 s window,
 # like the seed's isExpired(expiresIn, 300)) with their refresh tokens; then, one account at a
 # time: POST grant_type=refresh_token with curl (client_secret_basic, Accept: application/json,
-# timeouts, keep-alive is impossible across curl processes), parse the answer with one jq,
-# and write the new pair back with one sqlite3 UPDATE (durable: WAL, synchronous FULL, the
-# store's own settings). A failed request keeps the stored tokens. Account names are [A-Za-z0-9._-] (the configuration's rule). Secrets never go on argv:
-# curl reads them from a config on stdin. Not crippled: three processes per account, no
-# sleeps, no extra queries; what it leaves out (fingerprints, history, leases, backoff) only
-# makes it cheaper than oauthtop.
+# timeouts; keep-alive is impossible across curl processes), parse the answer with one jq,
+# and write the new pair back with one sqlite3 transaction (durable: WAL, synchronous FULL, the
+# store's own settings). A failed request keeps the stored tokens. Account names are
+# [A-Za-z0-9._-] (the configuration's rule). Secrets never go on argv: curl reads them from a
+# config on stdin. Not crippled: three processes per account, no sleeps, no extra queries;
+# what it leaves out (fingerprints, history, leases, backoff) only makes it cheaper than
+# oauthtop. Works on the store's schema 1 (tokens in credentials) and 2 (tokens in secrets).
 set -u
 store=$1 url=$2 client_id=$3 secret=$(cat "$4") ca=${5:-}
 window=300
 cacert=""
 [ -n "$ca" ] && cacert="--cacert $ca"
-
 tab=$(printf '\t')
 oldifs=$IFS
 set -f
 
-sqlite3 -separator ' ' "$store" \
-	"SELECT account, refresh_token FROM credentials WHERE refresh_token IS NOT NULL
-	 AND access_expires_at - CAST(strftime('%s', 'now') AS INTEGER) <= $window" |
+now_sql="CAST(strftime('%s', 'now') AS INTEGER)"
+if [ "$(sqlite3 "$store" "SELECT count(*) FROM sqlite_master WHERE name = 'secrets'")" = 1 ]; then
+	list="SELECT c.account, s.refresh_token FROM credentials c JOIN secrets s USING (account)
+	      WHERE s.refresh_token IS NOT NULL AND c.access_expires_at - $now_sql <= $window"
+	tokens_table=secrets
+else
+	list="SELECT account, refresh_token FROM credentials WHERE refresh_token IS NOT NULL
+	      AND access_expires_at - $now_sql <= $window"
+	tokens_table=credentials
+fi
+
+sqlite3 -separator ' ' "$store" "$list" |
 while read -r account rt; do
 	answer=$(printf 'user = "%s:%s"\ndata-urlencode = "refresh_token=%s"\n' \
 		"$client_id" "$secret" "$rt" |
@@ -41,10 +50,11 @@ while read -r account rt; do
 	set -- $fields
 	IFS=$oldifs
 	at=$1 exp=$2 nrt=${3:-}
-	sqlite3 "$store" "PRAGMA synchronous = FULL; UPDATE credentials SET access_token = '$at',
-		access_expires_at = CAST(strftime('%s', 'now') AS INTEGER) + $exp,
-		refresh_token = coalesce(nullif('$nrt', ''), refresh_token), last_outcome = 1,
-		last_success_at = CAST(strftime('%s', 'now') AS INTEGER), failures = 0
-		WHERE account = '$account'" || { echo "$account: failed: store"; continue; }
+	sqlite3 "$store" "PRAGMA synchronous = FULL; BEGIN;
+		UPDATE $tokens_table SET access_token = '$at',
+			refresh_token = coalesce(nullif('$nrt', ''), refresh_token) WHERE account = '$account';
+		UPDATE credentials SET access_expires_at = $now_sql + $exp, last_outcome = 1,
+			last_success_at = $now_sql, failures = 0 WHERE account = '$account';
+		COMMIT;" || { echo "$account: failed: store"; continue; }
 	echo "$account: refreshed"
 done
