@@ -54,7 +54,8 @@ typedef enum store_stmt {
 	ST_CRED_COMMIT,
 	ST_CRED_INSERT_EMPTY,
 	ST_CRED_DELETE,
-	ST_SECRETS_WRITE,
+	ST_SECRETS_UPDATE,
+	ST_SECRETS_INSERT,
 	ST_SECRETS_DELETE,
 	ST_LEASE_WRITE,
 	ST_LEASE_RELEASE,
@@ -94,12 +95,13 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_CRED_DELETE] = "DELETE FROM credentials WHERE account = ?1",
         /* The token values (?2 / ?4: keep the stored one). An unchanged pair is not rewritten:
          * a failed refresh commits the tokens it was leased. */
-        [ST_SECRETS_WRITE] = "INSERT INTO secrets (account, access_token, refresh_token)"
-                             " VALUES (?1, ?3, ?5) ON CONFLICT (account) DO UPDATE SET"
-                             " access_token = CASE WHEN ?2 THEN access_token ELSE ?3 END,"
-                             " refresh_token = CASE WHEN ?4 THEN refresh_token ELSE ?5 END"
-                             " WHERE (NOT ?2 AND access_token IS NOT ?3)"
-                             " OR (NOT ?4 AND refresh_token IS NOT ?5)",
+        [ST_SECRETS_UPDATE] = "UPDATE secrets SET"
+                              " access_token = CASE WHEN ?2 THEN access_token ELSE ?3 END,"
+                              " refresh_token = CASE WHEN ?4 THEN refresh_token ELSE ?5 END"
+                              " WHERE account = ?1 AND ((NOT ?2 AND access_token IS NOT ?3)"
+                              " OR (NOT ?4 AND refresh_token IS NOT ?5))",
+        [ST_SECRETS_INSERT] = "INSERT OR IGNORE INTO secrets (account, access_token, refresh_token)"
+                              " VALUES (?1, ?3, ?5)",
         [ST_SECRETS_DELETE] = "DELETE FROM secrets WHERE account = ?1",
         [ST_LEASE_WRITE] = "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
                            " lease_expires_at = ?4, inflight_fp = ?5 WHERE account = ?1",
@@ -459,22 +461,22 @@ static int cred_write_fields(ot_store *s, const ot_credential *c, const cred_tok
 	return stmt_run(s, st, err);
 }
 
-/* Brings the secrets row in line with t: nothing to do when both stored values are kept, no
- * row when neither token remains, else one upsert that leaves an unchanged pair unwritten. */
-static int secrets_write(ot_store *s, const char *account, const cred_tokens *t, ot_err *err)
+static int delete_one(ot_store *s, store_stmt id, const char *account, ot_err *err)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = stmt_get(s, id, err);
 
-	if (t->at.keep && t->rt.keep)
-		return 0;
-	if (!t->at.keep && !t->at.value && !t->rt.keep && !t->rt.value) {
-		st = stmt_get(s, ST_SECRETS_DELETE, err);
-		if (!st)
-			return -1;
-		bind_text(st, 1, account);
-		return stmt_run(s, st, err);
-	}
-	st = stmt_get(s, ST_SECRETS_WRITE, err);
+	if (!st)
+		return -1;
+	bind_text(st, 1, account);
+	return stmt_run(s, st, err);
+}
+
+/* Runs ST_SECRETS_UPDATE or ST_SECRETS_INSERT with t's values: 1 a row changed, 0 none. */
+static int secrets_run(ot_store *s, store_stmt id, const char *account, const cred_tokens *t,
+                       ot_err *err)
+{
+	sqlite3_stmt *st = stmt_get(s, id, err);
+
 	if (!st)
 		return -1;
 	bind_text(st, 1, account);
@@ -482,7 +484,26 @@ static int secrets_write(ot_store *s, const char *account, const cred_tokens *t,
 	bind_text(st, 3, t->at.value);
 	sqlite3_bind_int(st, 4, t->rt.keep);
 	bind_text(st, 5, t->rt.value);
-	return stmt_run(s, st, err);
+	if (stmt_run(s, st, err) < 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+/* Brings the secrets row in line with t: nothing to do when both stored values are kept, no
+ * row when neither token remains, else an UPDATE that leaves an unchanged pair unwritten (a
+ * row is inserted when there was none). */
+static int secrets_write(ot_store *s, const char *account, const cred_tokens *t, ot_err *err)
+{
+	int changed;
+
+	if (t->at.keep && t->rt.keep)
+		return 0;
+	if (!t->at.keep && !t->at.value && !t->rt.keep && !t->rt.value)
+		return delete_one(s, ST_SECRETS_DELETE, account, err);
+	changed = secrets_run(s, ST_SECRETS_UPDATE, account, t, err);
+	if (changed != 0)
+		return changed < 0 ? -1 : 0;
+	return secrets_run(s, ST_SECRETS_INSERT, account, t, err) < 0 ? -1 : 0;
 }
 
 static int lease_write(ot_store *s, const char *account, const char *host, int64_t pid,
@@ -527,16 +548,6 @@ int ot_store_put(ot_store *s, const ot_credential *c, ot_err *err)
 		return -1;
 	}
 	return 0;
-}
-
-static int delete_one(ot_store *s, store_stmt id, const char *account, ot_err *err)
-{
-	sqlite3_stmt *st = stmt_get(s, id, err);
-
-	if (!st)
-		return -1;
-	bind_text(st, 1, account);
-	return stmt_run(s, st, err);
 }
 
 int ot_store_delete(ot_store *s, const char *account, ot_err *err)
