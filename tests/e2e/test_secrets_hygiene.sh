@@ -2,8 +2,8 @@
 # Secrets hygiene (DESIGN §8): distinctive token and client-secret values (SECRETSENTINEL...)
 # go through import, refresh (success, transient failure, a server that echoes the refresh
 # token and the client secret in its error), status in every format, history, token's
-# stderr, the daemon (text and JSON logs, --verbose) with all three hooks, and the console
-# (script mode: table, details, a refresh, help). Not one of the values, nor its middle part
+# stderr, check, verify (introspection), revoke, the daemon (text and JSON logs, --verbose)
+# with all three hooks, and the console (script mode: table, details, a refresh, help). Not one of the values, nor its middle part
 # (what a mask hides), may appear in any output, log line, screen, the store's tables other
 # than credentials, or the environment / command line of the hooks oauthtop spawns (which
 # get a clean environment: the client secret given through client_secret_env must not leak).
@@ -54,7 +54,8 @@ cat >"$T/cfg.json" <<JSON
              "recovered": "sh $T/hook.sh" },
   "providers": {
     "idp": { "token_url": "$IDP_URL/token", "client_id": "test-client",
-             "client_secret_env": "OT_TEST_CS" },
+             "client_secret_env": "OT_TEST_CS", "revocation_url": "$IDP_URL/revoke",
+             "introspection_url": "$IDP_URL/introspect" },
     "post": { "token_url": "$IDP_URL/token", "client_id": "post-client",
               "client_secret_file": "$T/secret2", "auth_method": "client_secret_post" } },
   "accounts": [ { "name": "sa", "provider": "idp" }, { "name": "sb", "provider": "idp" },
@@ -117,6 +118,9 @@ cap token-sa ot token sa
 grep -qxF "$(tok sa access_token)" "$CAP/token-sa.out" || fail "token sa did not print the token"
 mv "$CAP/token-sa.out" "$T/token-sa.out" # the one place a token must appear
 cap check ot check
+cap verify-sa ot verify sa
+grep -q 'access token active' "$CAP/verify-sa.out" || fail "verify sa: $(cat "$CAP/verify-sa.out")"
+cap verify-sa-rt ot verify sa --refresh-token
 
 # 3. the daemon: sd fails once then recovers, sf is rejected with the echo (three hooks).
 idp_rule "{\"family\":\"sd\",\"scenario\":\"unavailable\",\"params\":{\"seconds\":1}}"
@@ -221,8 +225,10 @@ grep -q 'access token' "$CAP/console-details.txt" ||
 	fail "console details not shown: $(cat "$CAP/console-details.txt")"
 collect
 
-# 5. the store, apart from the token values themselves (table secrets since store schema 2,
+# 5. revocation (sends both tokens and the client secret), then the store, apart from the token values themselves (table secrets since store schema 2,
 # credentials before; every other table must hold none).
+cap revoke-sa ot revoke sa
+[ "$(cat "$T/rc")" = 0 ] || fail "revoke sa exited $(cat "$T/rc"): $(cat "$CAP/revoke-sa.err")"
 tt=credentials
 sqlite3 "$STORE" "SELECT name FROM sqlite_master WHERE name = 'secrets'" | grep -q . && tt=secrets
 for t in $(sqlite3 "$STORE" "SELECT name FROM sqlite_master WHERE type = 'table' AND name <> '$tt'"); do
