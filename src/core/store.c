@@ -78,11 +78,11 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_COMMIT] = "COMMIT",
         [ST_DATA_VERSION] = "PRAGMA data_version",
         [ST_CRED_GET] = "SELECT " CRED_COLS " FROM credentials WHERE account = ?1",
-        [ST_CRED_GET_SECRETS] = "SELECT " CRED_SECRET_COLS " FROM " CRED_SECRET_FROM
-                                " WHERE account = ?1",
+        [ST_CRED_GET_SECRETS] =
+                "SELECT " CRED_SECRET_COLS " FROM " CRED_SECRET_FROM " WHERE account = ?1",
         [ST_CRED_LIST] = "SELECT " CRED_COLS " FROM credentials ORDER BY account",
-        [ST_CRED_LIST_SECRETS] = "SELECT " CRED_SECRET_COLS " FROM " CRED_SECRET_FROM
-                                 " ORDER BY account",
+        [ST_CRED_LIST_SECRETS] =
+                "SELECT " CRED_SECRET_COLS " FROM " CRED_SECRET_FROM " ORDER BY account",
         [ST_CRED_UPDATE] = "UPDATE credentials SET " CRED_SET_FIELDS " WHERE account = ?1",
         /* A commit: only where h holds the lease (?20, ?21), which it clears unless ?19. */
         [ST_CRED_COMMIT] = "UPDATE credentials SET " CRED_SET_FIELDS ","
@@ -450,8 +450,7 @@ static void cred_bind_fields(sqlite3_stmt *st, const ot_credential *c, const cre
 }
 
 /* Writes every field but the lease and the token values into an existing row. */
-static int cred_write_fields(ot_store *s, const ot_credential *c, const cred_tokens *t,
-                             ot_err *err)
+static int cred_write_fields(ot_store *s, const ot_credential *c, const cred_tokens *t, ot_err *err)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_CRED_UPDATE, err);
 

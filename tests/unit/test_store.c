@@ -817,8 +817,8 @@ static void test_commit_batch_mixed(void **state)
 	ot_event ev[3] = {{.at = 7, .kind = (char *)"refreshed"},
 	                  {.at = 8, .kind = (char *)"refreshed"},
 	                  {.at = 9, .kind = (char *)"failed"}};
-	ot_commit cm[3] = {{&next[0], &ev[0], false}, {&next[1], &ev[1], false},
-	                   {&next[2], &ev[2], true}};
+	ot_commit cm[3] = {
+	        {&next[0], &ev[0], false}, {&next[1], &ev[1], false}, {&next[2], &ev[2], true}};
 	const char *names[3] = {"a", "b", "c"};
 	ot_event *evs = NULL;
 	size_t skipped = 0, n = 0, i;
@@ -1238,9 +1238,9 @@ static void test_migrate_v1_keeps_every_token(void **state)
 	assert_int_equal(db_int(f->path, "PRAGMA user_version"), 2);
 	assert_int_equal(db_int(f->path, "SELECT count(*) FROM secrets"), 2);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_not_equal(sqlite3_prepare_v2(db, "SELECT refresh_token FROM credentials", -1,
-	                                        &st, NULL),
-	                     SQLITE_OK);
+	assert_int_not_equal(
+	        sqlite3_prepare_v2(db, "SELECT refresh_token FROM credentials", -1, &st, NULL),
+	        SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(file_count(f->path, rt), 1);
 	assert_int_equal(file_count(f->path, at), 1);
@@ -1350,9 +1350,9 @@ static void test_commit_unchanged_tokens_not_rewritten(void **state)
 	ot_credential_clear(&c);
 	{
 		sqlite3_stmt *st;
-		assert_int_equal(sqlite3_prepare_v2(f->s->db, "SELECT n FROM temp.writes", -1, &st,
-		                                    NULL),
-		                 SQLITE_OK);
+		assert_int_equal(
+		        sqlite3_prepare_v2(f->s->db, "SELECT n FROM temp.writes", -1, &st, NULL),
+		        SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_int_equal(sqlite3_column_int(st, 0), 0);
 		sqlite3_finalize(st);
@@ -1366,9 +1366,9 @@ static void test_commit_unchanged_tokens_not_rewritten(void **state)
 	ot_credential_clear(&c);
 	{
 		sqlite3_stmt *st;
-		assert_int_equal(sqlite3_prepare_v2(f->s->db, "SELECT n FROM temp.writes", -1, &st,
-		                                    NULL),
-		                 SQLITE_OK);
+		assert_int_equal(
+		        sqlite3_prepare_v2(f->s->db, "SELECT n FROM temp.writes", -1, &st, NULL),
+		        SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		assert_int_equal(sqlite3_column_int(st, 0), 1);
 		sqlite3_finalize(st);
