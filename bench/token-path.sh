@@ -117,7 +117,7 @@ empty_rows() { # markdown (1) or text (0) rows of the empty programs
 		case $_e in
 		lean) _what="sqlite3, cJSON, libcrypto (what a fresh-token path needs)" ;;
 		curl) _what="libcurl alone" ;;
-		all) _what="everything oauthtop links (curl, sqlite3, cJSON, crypto, ncurses, qrencode)" ;;
+		all) _what="everything oauthtop-full links (curl, sqlite3, cJSON, crypto, ncurses, qrencode)" ;;
 		esac
 		set -- $(stats "empty-$_e")
 		if [ "$md" = 1 ]; then
