@@ -29,7 +29,18 @@ typedef struct refresh_tally {
 	ot_cli *cli;
 	int refreshed, failed, reauth, skipped, errors;
 	int worst;
+	char lost[512]; /* accounts whose new refresh token could not be stored */
 } refresh_tally;
+
+static void tally_lost(refresh_tally *t, const char *account)
+{
+	size_t n = strlen(t->lost);
+
+	if (n + strlen(account) + 3 < sizeof(t->lost))
+		snprintf(t->lost + n, sizeof(t->lost) - n, "%s%s", n ? ", " : "", account);
+	else if (n + 5 < sizeof(t->lost) && strcmp(t->lost + n - 3, "...") != 0)
+		snprintf(t->lost + n, sizeof(t->lost) - n, ", ...");
+}
 
 static void tally_rc(refresh_tally *t, int rc)
 {
@@ -127,6 +138,8 @@ static void on_result(const ot_result *r, void *user)
 		break;
 	case OT_RESULT_ERROR:
 	default:
+		if (r->rotated)
+			tally_lost(t, r->account);
 		printf("%s: error: %s\n", r->account, r->reason);
 		t->errors++;
 		tally_rc(t, OT_EXIT_USAGE);
@@ -190,17 +203,66 @@ static void refresh_on_signal(int sig)
 		ot_engine_wakeup(refresh_engine);
 }
 
-static int refresh_loop(ot_engine *e, ot_err *err)
+/* After a step error (the store): no new account is started, the accounts still queued
+ * get their line now, and the engine keeps stepping - the requests in flight are harvested,
+ * the results whose commit failed are retried every second - until nothing is pending or
+ * the store stayed unavailable for lease_seconds. */
+static void refresh_drop_queued(ot_cli *cli, refresh_tally *t, ot_engine *e, const char *why)
 {
-	bool stopping = false;
+	size_t n = ot_config_account_count(cli->cfg);
+	bool *busy = calloc(n ? n : 1, sizeof(*busy));
+
+	if (!busy) {
+		ot_engine_stop_queue(e);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		busy[i] = ot_engine_busy(e, ot_config_account(cli->cfg, i)->name);
+	ot_engine_stop_queue(e);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = ot_config_account(cli->cfg, i)->name;
+		if (!busy[i] || ot_engine_busy(e, name))
+			continue;
+		printf("%s: error: not attempted: %s\n", name, why);
+		t->errors++;
+		tally_rc(t, OT_EXIT_USAGE);
+	}
+	fflush(stdout);
+	free(busy);
+}
+
+static void refresh_signals(ot_engine *e)
+{
+	refresh_engine = e;
+	signal(SIGINT, e ? refresh_on_signal : SIG_DFL);
+	signal(SIGTERM, e ? refresh_on_signal : SIG_DFL);
+}
+
+static int refresh_loop(ot_cli *cli, refresh_tally *t, ot_engine *e, ot_err *err)
+{
+	int64_t limit = ot_config_settings(cli->cfg)->lease_seconds, failing_since = 0;
+	bool stopping = false, store_failed = false;
 
 	refresh_stop = 0;
-	refresh_engine = e;
-	signal(SIGINT, refresh_on_signal);
-	signal(SIGTERM, refresh_on_signal);
+	refresh_signals(e);
 	for (;;) {
-		if (ot_engine_step(e, err) < 0)
-			break;
+		int64_t now = ot_cli_now();
+		if (ot_engine_step(e, err) < 0) {
+			if (!store_failed)
+				refresh_drop_queued(cli, t, e, err->msg);
+			if (!failing_since && ot_engine_pending(e))
+				ot_cli_error("refresh: %s: store unavailable, retrying for up to "
+				             "%llds (%zu pending)",
+				             err->msg, (long long)limit, ot_engine_pending(e));
+			if (!failing_since)
+				failing_since = now;
+			store_failed = true;
+			if (now - failing_since >= limit)
+				break; /* give up: ot_engine_free reports what is unwritten */
+		} else if (failing_since) {
+			ot_cli_error("refresh: the store is available again");
+			failing_since = 0;
+		}
 		if (refresh_stop && !stopping) {
 			stopping = true;
 			ot_engine_stop_queue(e);
@@ -209,17 +271,13 @@ static int refresh_loop(ot_engine *e, ot_err *err)
 				        "refresh: stopping: waiting for %zu request(s) in flight",
 				        ot_engine_pending(e));
 		}
-		if (ot_engine_pending(e) == 0) {
-			refresh_engine = NULL;
-			signal(SIGINT, SIG_DFL);
-			signal(SIGTERM, SIG_DFL);
+		if (ot_engine_pending(e) == 0) { /* every account has its line */
+			refresh_signals(NULL);
 			return 0;
 		}
 		ot_engine_wait(e, NULL, 0, 1000);
 	}
-	refresh_engine = NULL;
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
+	refresh_signals(NULL);
 	return -1;
 }
 
@@ -245,12 +303,18 @@ static int refresh_run(ot_cli *cli, const char **names, int n, bool all, bool fo
 	}
 	rc = refresh_submit(cli, e, names, n, all, force, &err);
 	if (rc == 0)
-		rc = refresh_loop(e, &err);
-	ot_engine_free(e);
+		rc = refresh_loop(cli, &t, e, &err);
+	ot_engine_free(e); /* reports, as errors, results that could not be stored */
 	if (rc < 0) {
 		ot_cli_error("refresh: %s", err.msg);
 		tally_rc(&t, OT_EXIT_USAGE);
 	}
+	if (t.lost[0])
+		ot_cli_error("refresh: GAVE UP: the new refresh token of %s could not be stored "
+		             "(the server has rotated it); the in-flight marker is kept: the next "
+		             "refresh resends the old token once, which works only inside the "
+		             "server's grace period",
+		             t.lost);
 	printf("refresh: %d refreshed, %d failed, %d needs reauthorization, %d skipped",
 	       t.refreshed, t.failed, t.reauth, t.skipped);
 	if (t.errors)

@@ -103,15 +103,96 @@ void eng_outs_reset(ot_engine *e)
 	e->n_outs = 0;
 }
 
+static bool eng_out_written(const eng_out *o)
+{
+	return !o->commit && !o->release && !o->event_only;
+}
+
 void eng_deliver(ot_engine *e)
 {
+	size_t keep = 0;
+
 	for (size_t i = 0; i < e->n_outs; i++) {
 		eng_out *o = &e->outs[i];
+		if (!eng_out_written(o)) {
+			if (keep != i)
+				e->outs[keep] = *o; /* moved: its credential goes with it */
+			e->outs[keep].res.reason = e->outs[keep].reason;
+			e->outs[keep].ev.reason = e->outs[keep].reason;
+			keep++;
+			continue;
+		}
 		o->res.reason = o->reason; /* outs may have moved while growing */
 		if (e->opts.on_result)
 			e->opts.on_result(&o->res, e->opts.user);
+		ot_credential_clear(&o->cred);
 	}
-	eng_outs_reset(e);
+	e->n_outs = keep;
+}
+
+/* Gives up on the results still unwritten (ot_engine_free): each becomes an error, loudly
+ * when a new refresh token is lost with it. Our lease keeps its in-flight marker (the
+ * refresh token we sent), so the next keeper resends it once (a grace period may save it). */
+static void eng_abandon_outs(ot_engine *e)
+{
+	for (size_t i = 0; i < e->n_outs; i++) {
+		eng_out *o = &e->outs[i];
+		const char *why = e->store_err[0] ? e->store_err : "?";
+		if (o->commit) {
+			o->res.kind = OT_RESULT_ERROR;
+			if (o->res.rotated)
+				snprintf(o->reason, sizeof(o->reason),
+				         "the new refresh token was NOT stored (%.300s); the server "
+				         "has rotated it: the next attempt resends the old one once, "
+				         "which works only inside the server's grace period",
+				         why);
+			else
+				snprintf(o->reason, sizeof(o->reason), "result not stored: %.300s", why);
+		}
+		o->commit = o->release = o->event_only = false;
+	}
+	eng_deliver(e);
+}
+
+/* Replaces every occurrence of tok in reason by "[redacted]"; a reason cut short ("...")
+ * right inside tok loses that tail too. */
+static void eng_scrub_one(char *reason, size_t n, const char *tok)
+{
+	size_t tl = tok ? strlen(tok) : 0, rl, k;
+	char out[1024];
+	size_t o = 0;
+	const char *p;
+
+	if (tl < 4 || n == 0)
+		return;
+	for (p = reason; *p && o + 1 < sizeof(out);) {
+		if (strncmp(p, tok, tl) == 0) {
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "[redacted]");
+			if (o >= sizeof(out))
+				o = sizeof(out) - 1;
+			p += tl;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	rl = strlen(out);
+	if (rl > 3 && strcmp(out + rl - 3, "...") == 0) {
+		for (k = rl - 3; k > 0 && rl - 3 - (k - 1) <= tl; k--)
+			if (strncmp(out + k - 1, tok, rl - 3 - (k - 1)) != 0)
+				break;
+		if (rl - 3 - k >= 6)
+			snprintf(out + k, sizeof(out) - k, "[redacted]...");
+	}
+	snprintf(reason, n, "%s", out);
+}
+
+void eng_reason_scrub(char *reason, size_t n, const ot_credential *c)
+{
+	if (!c)
+		return;
+	eng_scrub_one(reason, n, c->refresh_token);
+	eng_scrub_one(reason, n, c->access_token);
 }
 
 /* --- account lookup --- */
@@ -241,10 +322,12 @@ void ot_engine_free(ot_engine *e)
 		return;
 	eng_release_ready(e);
 	/* In-flight requests are abandoned: their leases keep the in-flight marker, so the next
-	 * keeper knows the answer was lost (DESIGN §3 step 6). */
+	 * keeper knows the answer was lost (DESIGN §3 step 6). Results that could not be
+	 * written are reported as errors (their leases keep the marker the same way). */
 	for (size_t j = 0; j < e->n_jobs; j++)
 		ot_credential_clear(&e->jobs[j].cred);
 	ot_http_free(e->http);
+	eng_abandon_outs(e);
 	eng_outs_reset(e);
 	ot_store_keeper_remove(e->st, &e->holder, &err);
 	free(e->outs);
@@ -334,7 +417,7 @@ int ot_engine_submit_due(ot_engine *e, int64_t now, ot_err *err)
 
 size_t ot_engine_pending(const ot_engine *e)
 {
-	return e->queued + e->ready + e->inflight;
+	return e->queued + e->ready + e->inflight + e->n_outs;
 }
 
 bool ot_engine_busy(const ot_engine *e, const char *account)
@@ -359,18 +442,39 @@ void ot_engine_stop_queue(ot_engine *e)
 
 /* --- the loop --- */
 
-/* Collects what finished and refills the freed slots from the leased-ahead pool, putting the
- * new requests on the wire; again while the performs themselves finished more transfers. */
-static void eng_harvest(ot_engine *e, int64_t now)
+/* Writes what is unwritten (this step's results and any whose commit failed before) and
+ * delivers what got written. -1 when a write failed (err). */
+static int eng_write(ot_engine *e, ot_err *err)
 {
+	int rc = 0;
+
+	if (e->n_outs && eng_flush(e, err) < 0)
+		rc = -1;
+	eng_deliver(e);
+	return rc;
+}
+
+/* Collects what finished, stores it (before any callback and before any new request: a
+ * rotated refresh token first of all), then refills the freed slots from the leased-ahead
+ * pool; again while the performs themselves finished more transfers. Nothing new starts
+ * while a commit is failing. */
+static int eng_harvest(ot_engine *e, int64_t now, ot_err *err)
+{
+	int rc = 0;
+
 	for (int pass = 0; pass < 16; pass++) {
 		if (ot_http_finished_waiting(e->http))
 			eng_finish_done(e, now);
+		if (e->n_outs && eng_write(e, rc < 0 ? &(ot_err){{0}} : err) < 0)
+			rc = -1;
+		if (e->commit_failing)
+			break;
 		eng_start_ready(e, now);
 		ot_http_perform(e->http);
 		if (!ot_http_finished_waiting(e->http))
 			break;
 	}
+	return rc;
 }
 
 int ot_engine_step(ot_engine *e, ot_err *err)
@@ -379,18 +483,17 @@ int ot_engine_step(ot_engine *e, ot_err *err)
 	int rc = 0;
 
 	ot_http_perform(e->http);
-	eng_harvest(e, now);
-	/* Everything finished in this step is stored in one transaction, before any callback
-	 * and before the next lease transaction (a rotated refresh token first of all). */
-	if (e->n_outs && eng_flush(e, err) < 0)
+	/* Results kept from an earlier step (a failed commit) are retried first. */
+	if (eng_harvest(e, now, err) < 0)
 		rc = -1;
-	eng_deliver(e);
-	if (rc == 0 && e->queued && eng_lease_batch(e, now, err) < 0)
+	if (rc == 0 && !e->commit_failing && e->queued && eng_lease_batch(e, now, err) < 0)
 		rc = -1;
-	eng_start_ready(e, now);
-	if (e->n_outs && eng_flush(e, rc < 0 ? &(ot_err){{0}} : err) < 0)
+	if (!e->commit_failing)
+		eng_start_ready(e, now);
+	if (rc == 0 && e->n_outs && eng_write(e, err) < 0) /* the lease batch's releases */
 		rc = -1;
-	eng_deliver(e);
+	else if (rc < 0)
+		eng_deliver(e); /* the errors of a failed lease batch; nothing written again */
 	/* Transfers finishing in this perform make ot_engine_timeout_ms() 0: the next step
 	 * comes at once. */
 	ot_http_perform(e->http);
@@ -416,6 +519,14 @@ static bool eng_can_progress(const ot_engine *e)
 
 long ot_engine_timeout_ms(ot_engine *e)
 {
+	long t;
+
+	if (e->commit_failing) { /* retry the commit every second; start nothing */
+		if (ot_http_finished_waiting(e->http))
+			return 0;
+		t = ot_http_timeout_ms(e->http);
+		return t >= 0 && t < 1000 ? t : 1000;
+	}
 	if (eng_can_progress(e))
 		return 0;
 	return ot_http_timeout_ms(e->http);

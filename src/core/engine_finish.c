@@ -192,6 +192,9 @@ static void finish_one(ot_engine *e, ot_http_req *r, int64_t now)
 
 	ot_http_req_result(r, &hr);
 	ot_token_classify(&hr, now, &v);
+	/* A server may echo the token we sent in its error text: never let it reach any output,
+	 * the store or a hook. */
+	eng_reason_scrub(v.reason, sizeof(v.reason), &job->cred);
 	switch (v.outcome) {
 	case OT_OUTCOME_OK:
 		finish_ok(e, j, &v, secs, now);
@@ -278,17 +281,18 @@ static int flush_commits(ot_engine *e, ot_err *err)
 		n++;
 	}
 	if (ot_store_commit(e->st, &e->holder, c, n, &skipped, err) < 0) {
-		for (size_t i = 0; i < e->n_outs; i++) {
-			eng_out *o = &e->outs[i];
-			if (!o->commit)
-				continue;
-			o->res.kind = OT_RESULT_ERROR;
-			snprintf(o->reason, sizeof(o->reason), "could not store the result: %s",
-			         err->msg);
-		}
+		/* Every result stays, new refresh tokens first of all: retried on every step
+		 * before any callback, nothing new starts meanwhile. */
+		e->commit_failing = true;
+		snprintf(e->store_err, sizeof(e->store_err), "%s", err->msg);
 		rc = -1;
-	} else if (skipped) {
-		flush_check_skipped(e);
+	} else {
+		e->commit_failing = false;
+		e->store_err[0] = '\0';
+		if (skipped)
+			flush_check_skipped(e);
+		for (size_t i = 0; i < e->n_outs; i++)
+			e->outs[i].commit = false;
 	}
 	free(c);
 	return rc;
@@ -302,34 +306,38 @@ static int flush_releases(ot_engine *e, ot_err *err)
 
 	for (size_t i = 0; i < e->n_outs; i++)
 		n += e->outs[i].release;
-	if (!n)
-		return 0;
-	names = calloc(n, sizeof(*names));
-	if (!names) {
-		fputs("oauthtop: out of memory\n", stderr);
-		abort();
-	}
-	n = 0;
-	for (size_t i = 0; i < e->n_outs; i++)
-		if (e->outs[i].release)
-			names[n++] = e->outs[i].res.account;
-	rc = ot_store_lease_release(e->st, &e->holder, names, n, err);
-	free(names);
-	for (size_t i = 0; rc == 0 && i < e->n_outs; i++)
-		if (e->outs[i].event_only) {
-			e->outs[i].ev.reason = e->outs[i].reason; /* outs may have moved */
-			rc = ot_store_event_add(e->st, &e->outs[i].ev, err);
+	if (n) {
+		names = calloc(n, sizeof(*names));
+		if (!names) {
+			fputs("oauthtop: out of memory\n", stderr);
+			abort();
 		}
+		n = 0;
+		for (size_t i = 0; i < e->n_outs; i++)
+			if (e->outs[i].release)
+				names[n++] = e->outs[i].res.account;
+		rc = ot_store_lease_release(e->st, &e->holder, names, n, err);
+		free(names);
+		for (size_t i = 0; rc == 0 && i < e->n_outs; i++)
+			e->outs[i].release = false;
+	}
+	for (size_t i = 0; rc == 0 && i < e->n_outs; i++) {
+		if (!e->outs[i].event_only || e->outs[i].release)
+			continue;
+		e->outs[i].ev.reason = e->outs[i].reason; /* outs may have moved */
+		rc = ot_store_event_add(e->st, &e->outs[i].ev, err);
+		e->outs[i].event_only = rc < 0;
+	}
 	return rc;
 }
 
+/* Releases of a result whose commit is still to be done wait for it (one order per
+ * account: the state first). Failed writes stay flagged and are retried next step. */
 int eng_flush(ot_engine *e, ot_err *err)
 {
 	int rc = flush_commits(e, err);
 
-	if (flush_releases(e, err) < 0)
+	if (rc == 0 && flush_releases(e, err) < 0)
 		rc = -1;
-	for (size_t i = 0; i < e->n_outs; i++)
-		e->outs[i].commit = e->outs[i].release = e->outs[i].event_only = false;
 	return rc;
 }

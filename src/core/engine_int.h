@@ -31,6 +31,9 @@
 
 /* A lost answer is retried this soon (seconds), grace periods being short (Okta 30 s). */
 #define ENG_LOST_RETRY_DELAY 5
+/* A request starts only with this much of its lease left beyond the total timeout (seconds);
+ * else the lease is renewed first. */
+#define ENG_LEASE_MARGIN 10
 /* Keeper heartbeat period (seconds). */
 #define ENG_BEAT_EVERY 30
 
@@ -114,8 +117,11 @@ struct ot_engine {
 	ot_keeper *keepers; /* keepers table, read once per lease batch when a lease is held */
 	size_t n_keepers;
 	bool keepers_loaded;
-	eng_out *outs; /* results of the current step */
+	eng_out *outs; /* results not yet delivered: this step's, and those whose commit or
+	                * release failed (kept, retried every step before any callback) */
 	size_t n_outs, outs_cap;
+	bool commit_failing; /* the last commit failed: no new lease, no new request */
+	char store_err[520]; /* why */
 };
 
 /* engine.c */
@@ -142,7 +148,10 @@ void eng_release_ready(ot_engine *e);
 void eng_finish_done(ot_engine *e, int64_t now);
 /* Writes the pending results: commits in one transaction, lease releases in another. */
 int eng_flush(ot_engine *e, ot_err *err);
-/* Delivers the step's results to the callback and clears them. */
+/* Delivers the results that are fully written to the callback and drops them; results
+ * whose commit or release is still to be done stay. */
 void eng_deliver(ot_engine *e);
+/* Cuts the token values we hold out of a reason (a server that echoes them). */
+void eng_reason_scrub(char *reason, size_t n, const ot_credential *c);
 
 #endif
