@@ -16,7 +16,8 @@ static const char token_help[] =
         "Prints ACCOUNT's access token on standard output, nothing else, refreshing it first\n"
         "when it is due or has less than S seconds left (--min-valid, default 0). Messages go\n"
         "to standard error. When another keeper is refreshing the account, waits for it.\n\n"
-        "exit: 0 printed (also when a refresh failed transiently but the token is still valid,\n"
+        "exit: 0 printed (also when a refresh failed - transiently or on a store error - but\n"
+        "      the token is still valid,\n"
         "      with a warning); 1 no valid token and a transient failure; 2 needs\n"
         "      reauthorization; 3 unknown account, usage, configuration or store error\n";
 
@@ -28,6 +29,8 @@ typedef struct token_ctx {
 	int64_t now;
 	int64_t min_valid;
 	bool attempted;
+	bool store_failed; /* the refresh hit a store error (store_err) */
+	char store_err[520];
 	ot_result_kind kind;
 	char reason[600];
 } token_ctx;
@@ -92,12 +95,36 @@ static void token_wait_lease(token_ctx *t)
 	}
 }
 
+/* Steps the engine until the account is done. A store error does not end it at once: a
+ * result whose commit failed (a new refresh token) is retried for up to the total timeout;
+ * then the engine reports it (ot_engine_free) and the caller decides with what is stored. */
+static void token_run(token_ctx *t, ot_engine *e)
+{
+	const ot_settings *s = ot_config_settings(t->cli->cfg);
+	int64_t until = 0;
+	ot_err err = {{0}};
+
+	for (;;) {
+		if (ot_engine_step(e, &err) < 0) {
+			if (!t->store_failed)
+				snprintf(t->store_err, sizeof(t->store_err), "%s", err.msg);
+			t->store_failed = true;
+			if (!until)
+				until = ot_cli_now() + s->total_timeout;
+			if (ot_cli_now() >= until)
+				return;
+		}
+		if (ot_engine_pending(e) == 0)
+			return;
+		ot_engine_wait(e, NULL, 0, 1000);
+	}
+}
+
 static int token_refresh(token_ctx *t)
 {
 	ot_engine_opts o;
 	ot_engine *e;
 	ot_err err = {{0}};
-	int rc;
 
 	memset(&o, 0, sizeof(o));
 	o.concurrency = 1;
@@ -109,13 +136,17 @@ static int token_refresh(token_ctx *t)
 		ot_cli_error("token: %s", err.msg);
 		return -1;
 	}
-	rc = ot_engine_submit(e, t->acct->name, false, &err);
-	if (rc == 0)
-		rc = ot_engine_run(e, &err);
-	ot_engine_free(e);
-	if (rc < 0) {
+	if (ot_engine_submit(e, t->acct->name, false, &err) < 0) {
+		ot_engine_free(e);
 		ot_cli_error("token: %s: %s", t->acct->name, err.msg);
 		return -1;
+	}
+	token_run(t, e);
+	ot_engine_free(e);
+	if (t->store_failed && !(t->attempted && t->kind == OT_RESULT_ERROR)) {
+		t->attempted = true;
+		t->kind = OT_RESULT_ERROR;
+		snprintf(t->reason, sizeof(t->reason), "%s", t->store_err);
 	}
 	if (t->attempted && t->kind == OT_RESULT_LEASED)
 		token_wait_lease(t);
@@ -139,7 +170,8 @@ static int token_print(const token_ctx *t, bool wanted)
 	char cd[64];
 
 	ot_countdown(t->h.access_left, t->h.access_known, false, cd, sizeof(cd));
-	if (wanted && t->attempted && t->kind == OT_RESULT_FAILED)
+	if (wanted && t->attempted &&
+	    (t->kind == OT_RESULT_FAILED || t->kind == OT_RESULT_ERROR))
 		ot_cli_error("token: warning: %s: refresh failed (%s); the access token is still "
 		             "valid for %s",
 		             t->acct->name, t->reason, cd);
