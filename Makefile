@@ -54,6 +54,10 @@ BIN      := $(if $(filter build,$(BUILD)),oauthtop,$(BUILD)/oauthtop)
 FULL_BIN := $(BIN)-full
 IDP_BIN  := $(BUILD)/oauthtop-idp
 
+# Keep intermediate objects (no "rm ..." lines after the test summary), and quiet make.
+.SECONDARY:
+MAKEFLAGS += --no-print-directory
+
 .PHONY: all check check-run unit e2e interop deps install uninstall clean format format-check demo \
         bench test-bins
 all: $(BIN) $(FULL_BIN) $(IDP_BIN)

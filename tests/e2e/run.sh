@@ -8,8 +8,9 @@ for t in "$here"/test_*.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t" .sh)
 	log="$logs/$name.log"
+	t0=$(date +%s)
 	if sh "$t" >"$log" 2>&1; then
-		pass=$((pass + 1)); echo "ok   $name"
+		pass=$((pass + 1)); echo "ok   $name ($(( $(date +%s) - t0 )) s)"
 	else
 		rc=$?
 		if [ "$rc" = 77 ]; then
