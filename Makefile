@@ -99,10 +99,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(call pc_libs,$(CORE_PKGS) $(TEST_PKGS)) -lm
 
 # Benchmarks: bench/NAME.c -> build/bench/NAME, linked with the library and every package.
-$(BUILD)/bench/%: bench/%.c $(LIB) $(TUI_OBJ) $(BUILD)/src/cli/cli.o
+BENCH_DEPS := $(TUI_OBJ) $(BUILD)/src/cli/cli.o $(BUILD)/src/cli/qr.o
+$(BUILD)/bench/%: bench/%.c $(LIB) $(BENCH_DEPS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS) $(TUI_PKGS)) -o $@ $< $(TUI_OBJ) $(BUILD)/src/cli/cli.o $(LIB) \
-	    $(call pc_libs,$(CORE_PKGS) $(TUI_PKGS)) -lm
+	$(CC) $(CFLAGS_ALL) $(call pc_cflags,$(CORE_PKGS) $(TUI_PKGS)) -o $@ $< $(BENCH_DEPS) $(LIB) \
+	    $(call pc_libs,$(CORE_PKGS) $(TUI_PKGS) $(CLI_PKGS)) -lm
 
 test-bins: $(UNIT_BIN) $(BIN) $(FULL_BIN) $(IDP_BIN)
 
