@@ -260,6 +260,42 @@ static void start_one(ot_engine *e, uint32_t j, int64_t now)
 	e->inflight++;
 }
 
+/* A lease taken one batch ahead may have waited for a slot (or behind a failing commit):
+ * a request starts only while its lease outlives it (total timeout + margin), else the
+ * lease is renewed first - the store grants our own lease again to us - and the job is
+ * sorted again like a new lease (skipped, held by another keeper meanwhile, or back in the
+ * ready list). Returns true when the job can start now. */
+static bool start_lease_fresh(ot_engine *e, uint32_t j, int64_t now)
+{
+	eng_job *job = &e->jobs[j];
+	ot_lease l;
+	ot_err err = {{0}};
+	char fp[OT_FP_LEN];
+	bool lost = job->lost_retry;
+
+	if (job->cred.lease_expires_at - now >= e->set->total_timeout + ENG_LEASE_MARGIN)
+		return true;
+	memset(&l, 0, sizeof(l));
+	l.account = job->acct->name;
+	if (ot_store_lease_take(e->st, &e->holder, &l, 1, now, e->set->lease_seconds, &err) < 0) {
+		char why[600];
+		snprintf(why, sizeof(why), "could not renew the lease before sending: %.500s",
+		         err.msg);
+		start_fail(e, j, why);
+		return false;
+	}
+	snprintf(fp, sizeof(fp), "%s", job->cred.refresh_fp);
+	ot_credential_clear(&job->cred);
+	lease_sort_one(e, &l, j, now);
+	ot_credential_clear(&l.cred);
+	lease_forget_keepers(e);
+	/* Our own lease, lapsed while we waited, looks like a lost answer to the store: it
+	 * is not one unless it was before. */
+	if (job->state == JOB_READY && strcmp(job->cred.refresh_fp, fp) == 0)
+		job->lost_retry = lost || job->lost_pending;
+	return false;
+}
+
 void eng_start_ready(ot_engine *e, int64_t now)
 {
 	size_t np = e->n_provs + 1;
@@ -274,7 +310,8 @@ void eng_start_ready(ot_engine *e, int64_t now)
 				continue;
 			j = eng_list_pop(e, &p->ready);
 			e->ready--;
-			start_one(e, j, now);
+			if (start_lease_fresh(e, j, now))
+				start_one(e, j, now);
 			progress = true;
 		}
 	}

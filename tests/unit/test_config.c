@@ -430,9 +430,18 @@ static void test_errors(void **state)
 	         "'none','default_expires_in':-1}}}",
 	         "cfg.json: providers.acme.default_expires_in: must be a number of seconds >= 0"},
 	        {"{'lease_seconds':30}",
-	         "cfg.json: lease_seconds: must be greater than timeouts.total (30 seconds)"},
+	         "cfg.json: lease_seconds: must be at least 2 x timeouts.total + 10 (70 seconds): "
+	         "a leased request may wait one total timeout for a slot, then run another"},
 	        {"{'timeouts':{'total':200}}",
-	         "cfg.json: lease_seconds: must be greater than timeouts.total (200 seconds)"},
+	         "cfg.json: lease_seconds: must be at least 2 x timeouts.total + 10 (410 seconds): "
+	         "a leased request may wait one total timeout for a slot, then run another"},
+	        /* review 3: the reproduction's total 10 / lease 11, and one below the bound */
+	        {"{'lease_seconds':11,'timeouts':{'total':10}}",
+	         "cfg.json: lease_seconds: must be at least 2 x timeouts.total + 10 (30 seconds): "
+	         "a leased request may wait one total timeout for a slot, then run another"},
+	        {"{'lease_seconds':29,'timeouts':{'total':10}}",
+	         "cfg.json: lease_seconds: must be at least 2 x timeouts.total + 10 (30 seconds): "
+	         "a leased request may wait one total timeout for a slot, then run another"},
 	        {"{'backoff':{'base':60,'max':30}}",
 	         "cfg.json: backoff.max: must be >= backoff.base (60)"},
 	        {"{'history_days':0}", "cfg.json: history_days: must be a number of days > 0"},
