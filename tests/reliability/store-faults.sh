@@ -190,6 +190,8 @@ elif command -v runuser >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
 fi
 if [ -z "$as_user" ]; then
 	note read-only-dir "no way to run as an unprivileged user" skipped
+elif ! $as_user true 2>/dev/null; then
+	note read-only-dir "cannot switch to an unprivileged user ($as_user)" skipped
 elif ! $as_user test -x "$OAUTHTOP"; then
 	note read-only-dir "the unprivileged user cannot run $OAUTHTOP" skipped
 else
