@@ -272,8 +272,11 @@ static bool start_lease_fresh(ot_engine *e, uint32_t j, int64_t now)
 	ot_err err = {{0}};
 	char fp[OT_FP_LEN];
 	bool lost = job->lost_retry;
+	int64_t need = e->set->total_timeout + ENG_LEASE_MARGIN;
 
-	if (job->cred.lease_expires_at - now >= e->set->total_timeout + ENG_LEASE_MARGIN)
+	if (need > e->set->lease_seconds) /* a configuration that skipped the check */
+		need = e->set->lease_seconds;
+	if (job->cred.lease_expires_at - now >= need)
 		return true;
 	memset(&l, 0, sizeof(l));
 	l.account = job->acct->name;
