@@ -178,11 +178,13 @@ static void eng_scrub_one(char *reason, size_t n, const char *tok)
 	out[o] = '\0';
 	rl = strlen(out);
 	if (rl > 3 && strcmp(out + rl - 3, "...") == 0) {
-		for (k = rl - 3; k > 0 && rl - 3 - (k - 1) <= tl; k--)
-			if (strncmp(out + k - 1, tok, rl - 3 - (k - 1)) != 0)
+		/* the longest head of tok (6 or more) that ends the text before "..." */
+		for (k = tl < rl - 3 ? tl : rl - 3; k >= 6; k--)
+			if (strncmp(out + rl - 3 - k, tok, k) == 0) {
+				snprintf(out + rl - 3 - k, sizeof(out) - (rl - 3 - k),
+				         "[redacted]...");
 				break;
-		if (rl - 3 - k >= 6)
-			snprintf(out + k, sizeof(out) - k, "[redacted]...");
+			}
 	}
 	snprintf(reason, n, "%s", out);
 }

@@ -84,6 +84,8 @@ static char *token_sanitize(const char *src)
 	size_t cap = TOKEN_TEXT_MAX + 16, o = 0;
 	char *out = token_alloc(cap);
 	const unsigned char *s = (const unsigned char *)src;
+	size_t i;
+	int cut = 0; /* a run was cut short: the text ends with "..." */
 
 	while (*s && o < TOKEN_TEXT_MAX) {
 		size_t run = 0;
@@ -96,11 +98,12 @@ static char *token_sanitize(const char *src)
 		}
 		if (!run)
 			run = 1;
-		for (size_t i = 0; i < run && o < TOKEN_TEXT_MAX; i++)
+		for (i = 0; i < run && o < TOKEN_TEXT_MAX; i++)
 			out[o++] = s[i] >= 0x20 && s[i] < 0x7f ? (char)s[i] : '?';
+		cut |= i < run;
 		s += run;
 	}
-	if (*s && o >= TOKEN_TEXT_MAX)
+	if ((*s || cut) && o >= TOKEN_TEXT_MAX)
 		o = TOKEN_TEXT_MAX - 3 + (size_t)snprintf(out + TOKEN_TEXT_MAX - 3, 4, "...");
 	out[o] = '\0';
 	return out;

@@ -8,14 +8,23 @@
 . "$(dirname "$0")/lib.sh"
 
 idp_start
-write_config "e1 e2" '' '"min_interval": 0,'
+write_config "e1 e2 e3" '' '"min_interval": 0,'
 import_seed e1
 UUID=3f2b8c4e-91d7-4a5b-b2c6-0e8f7a9d1c23
 idp_admin POST /admin/seed "{\"family\":\"e2\",\"refresh_token\":\"$UUID\"}" >/dev/null || fail "seed e2"
 import_seed e2 60 "$UUID"
 idp_rule '{"family":"e1","scenario":"error","params":{"status":400,"error":"invalid_grant","description":"Invalid refresh token: seed-e1"}}'
 idp_rule "{\"family\":\"e2\",\"scenario\":\"error\",\"params\":{\"status\":400,\"error\":\"invalid_grant\",\"description\":\"Invalid refresh token: $UUID\"}}"
-expect_rc 2 ot refresh e1 e2
+# e3: a 24-character token (not hex) echoed where the server text is cut at 120 characters:
+# its head before the "..." must go too.
+TOK3=tok-QWERTYUIOPqwertyuiop
+PAD=$(printf 'x %.0s' $(seq 55))
+idp_admin POST /admin/seed "{\"family\":\"e3\",\"refresh_token\":\"$TOK3\"}" >/dev/null || fail "seed e3"
+import_seed e3 60 "$TOK3"
+idp_rule "{\"family\":\"e3\",\"scenario\":\"error\",\"params\":{\"status\":400,\"error\":\"invalid_grant\",\"description\":\"${PAD}$TOK3\"}}"
+expect_rc 2 ot refresh e1 e2 e3
+grep -q "tok-QWE" "$T/out" && fail "the head of e3's token leaked: $(grep '^e3' "$T/out")"
+grep -q "^e3: needs reauthorization: invalid_grant: x x .*\[redacted\]\.\.\." "$T/out" || fail "e3 line: $(grep '^e3' "$T/out")"
 status_json
 for f in "$T/out" "$T/err" "$T/status.json"; do
 	grep -q "seed-e1" "$f" && fail "seed-e1 leaked in $f: $(cat "$f")"

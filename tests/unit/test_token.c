@@ -699,6 +699,8 @@ static void test_review7_wrong_url_is_transient(void **state)
 static void test_review9_uuid_redacted(void **state)
 {
 	ot_verdict v;
+	ot_token_answer a;
+	char body[512];
 	(void)state;
 
 	classify_h(400,
@@ -714,6 +716,16 @@ static void test_review9_uuid_redacted(void **state)
 	           NULL, NULL, &v);
 	assert_string_equal(v.reason, "invalid_grant: token [redacted] unknown");
 	ot_token_answer_free(&v.answer);
+	/* a text cut inside its last word says so ("..."), so a cut token can be recognised */
+	snprintf(body, sizeof(body),
+	         "{\"error\":\"invalid_grant\",\"error_description\":\"%s%s\"}",
+	         "x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x x "
+	         "x x x x x x x x x x x x x x ",
+	         "tok-QWERTYUIOPqwertyuiop");
+	parse(body, &a);
+	assert_int_equal(strlen(a.error_description), 120);
+	assert_string_equal(a.error_description + 110, "tok-QWE...");
+	ot_token_answer_free(&a);
 	/* ordinary words, codes and dates stay */
 	classify_h(400,
 	           "{\"error\":\"invalid_grant\",\"error_description\":\"AADSTS70008: "
