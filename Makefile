@@ -58,7 +58,7 @@ IDP_BIN  := $(BUILD)/oauthtop-idp
 .SECONDARY:
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all check check-run unit e2e interop deps install uninstall clean format format-check demo \
+.PHONY: all check check-run unit e2e interop fuzz reliability deps install uninstall clean format format-check demo \
         bench test-bins
 all: $(BIN) $(FULL_BIN) $(IDP_BIN)
 
@@ -121,6 +121,15 @@ e2e: $(BIN) $(FULL_BIN) $(IDP_BIN)
 	@OAUTHTOP=$(abspath $(BIN)) OT_IDP=$(abspath $(IDP_BIN)) sh tests/e2e/run.sh
 
 check-run: unit e2e
+
+# libFuzzer harnesses (clang) for the token parser, the configuration and the theme loader.
+FUZZ_SECONDS ?= 30
+fuzz:
+	@sh tests/fuzz/run.sh -t $(FUZZ_SECONDS)
+
+# Reliability: crash storm, racing keepers, store faults (the full runs; CI runs bounded ones).
+reliability: $(BIN) $(FULL_BIN) $(IDP_BIN)
+	@OAUTHTOP=$(abspath $(BIN)) OT_IDP=$(abspath $(IDP_BIN)) sh tests/reliability/run.sh
 
 # Interoperability with a real authorization server (oidc-provider from npm).
 interop: $(BIN) $(FULL_BIN)

@@ -24,6 +24,9 @@ want_cmd jq jq
 want_cmd groff groff-base
 want_cmd promtool prometheus
 want_cmd valgrind valgrind
+want_cmd clang clang
+[ -e /usr/bin/time ] || need="$need time"
+ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 || need="$need libclang-rt-14-dev"
 [ -z "$need" ] && exit 0
 echo "make deps: installing:$need"
 SUDO=""

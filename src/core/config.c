@@ -1012,7 +1012,10 @@ static void *cfg_arena_alloc(size_t n)
 
 	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
 	if (!b || b->cap - b->used < n) {
-		size_t cap = n > (1u << 20) ? n : (1u << 20);
+		/* Blocks double from 16 KiB (a small file needs one) up to 4 MiB. */
+		size_t cap = b ? (b->cap < (4u << 20) ? b->cap * 2 : b->cap) : (16u << 10);
+		if (cap < n)
+			cap = n;
 		b = malloc(sizeof(*b) + cap);
 		if (!b)
 			return NULL;
