@@ -39,7 +39,7 @@ accts=""
 i=1
 while [ $i -le "$ACCOUNTS" ]; do accts="$accts r$i"; i=$((i + 1)); done
 write_config "$accts" '"max_concurrency": 8,' '"window": 2, "min_interval": 1, "backoff": { "base": 1, "max": 4 },
-  "lease_seconds": 10, "timeouts": { "connect": 2, "total": 4 },'
+  "lease_seconds": 20, "timeouts": { "connect": 2, "total": 4 },'
 for a in $accts; do import_seed "$a" 2; done
 
 # The console's script: R, wait 300 ms, ... for the whole run.

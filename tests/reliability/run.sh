@@ -47,7 +47,7 @@ if [ $ci = 1 ]; then
 	run crash-storm-grace crash-storm.sh --accounts 500 --kills 20 --grace 30
 	run crash-storm-nograce crash-storm.sh --accounts 100 --kills 10 --grace 0
 	run racing-keepers racing-keepers.sh --seconds 10
-	run store-faults store-faults.sh --lock-seconds 12
+	run store-faults store-faults.sh --lock-seconds 11 --quick 1
 else
 	run crash-storm-grace crash-storm.sh --accounts 500 --kills 200 --grace 30
 	run crash-storm-nograce crash-storm.sh --accounts 500 --kills 200 --grace 0

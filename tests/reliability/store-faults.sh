@@ -4,30 +4,34 @@
 # store still holds every family's current token, or the in-flight marker of a token the
 # server still accepts); the next run, once the fault is gone, recovers every account.
 #   disk-full-at-start   no byte may be written (RLIMIT_FSIZE 0): nothing is sent
-#   disk-full-mid-run    the limit at the store's size: leases fit in the WAL, later commits
-#                        fail (EFBIG, as ENOSPC would): the answers in flight are lost; with
-#                        a grace period the next run resends them; with none, the accounts
-#                        lost are at most the requests in flight (printed as the bound)
+#   disk-full-mid-run    the limit at the store's size: leases fit in the WAL, a later commit
+#                        fails (EFBIG, as ENOSPC would); the engine holds the answers and
+#                        retries the store for up to lease_seconds. Space back meanwhile: all
+#                        stored, 0 lost with no grace. Stays full: it gives up; the next run
+#                        resends: 0 lost with a grace period; with none (full run only) at
+#                        most the unstored answers are lost (printed as the bound)
 #   locked               another process holds an exclusive lock past the busy timeout (5 s)
 #   garbage              the store file replaced by random bytes: refused, left untouched
 #   read-only-dir        the state directory not writable (as an unprivileged user: root
 #                        ignores modes): no -wal/-shm can be created
 #
 # usage: store-faults.sh [--accounts N] [--lock-seconds S (30; > 10: the keeper's heartbeat
-#                        and its lease each wait the 5 s busy timeout)] [--results FILE]
+#                        and its lease each wait the 5 s busy timeout)] [--quick 1 (skip the
+#                        disk-stays-full case without grace: CI)] [--results FILE]
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 : "${OAUTHTOP:=$root/oauthtop}" "${OT_IDP:=$root/build/oauthtop-idp}"
 export OAUTHTOP OT_IDP
 unset LC_ALL; LC_COLLATE=C; export LC_COLLATE # sort, comm and join agree with SQLite
 
-ACCOUNTS=20 RESULTS="" HOLD=30
+ACCOUNTS=20 RESULTS="" HOLD=30 QUICK=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--accounts) ACCOUNTS=$2 ;;
 	--results) RESULTS=$2 ;;
 	--lock-seconds) HOLD=$2 ;;
-	*) echo "usage: store-faults.sh [--accounts N] [--lock-seconds S] [--results FILE]" >&2; exit 2 ;;
+	--quick) QUICK=$2 ;;
+	*) echo "usage: store-faults.sh [--accounts N] [--lock-seconds S] [--quick 0|1] [--results FILE]" >&2; exit 2 ;;
 	esac
 	shift 2 || exit 2
 done
@@ -39,7 +43,7 @@ idp_start --reuse strict --grace 0 --latency-ms 30
 accts=""
 i=1
 while [ $i -le "$ACCOUNTS" ]; do accts="$accts s$i"; i=$((i + 1)); done
-write_config "$accts" '"max_concurrency": 8,'
+write_config "$accts" '"max_concurrency": 8,' '"lease_seconds": 12, "timeouts": { "connect": 1, "total": 1 },'
 for a in $accts; do import_seed "$a" 3600; done
 expect_rc 0 ot refresh --all --force # every family exists on the server
 
@@ -82,9 +86,11 @@ faulty() {
 	else
 		expect_rc 3 "$@"
 	fi
-	grep -q "$_fwant" "$T/err" || fail "$_fcase: message does not say '$_fwant': $(cat "$T/err")"
+	cat "$T/out" "$T/err" | grep -q "$_fwant" ||
+		fail "$_fcase: message does not say '$_fwant': $(cat "$T/out" "$T/err")"
 	grep -q 'seed-\|rt-s[0-9]\|at-s[0-9]\|A1-s\|test-secret' "$T/out" "$T/err" && fail "$_fcase: a token in the output"
 	msg=$(grep -v '^curl' "$T/err" | tail -1 | sed "s|$T|\$T|g")
+	[ -n "$msg" ] || msg=$(grep -m1 ': error: ' "$T/out" | sed "s|$T|\$T|g")
 }
 note() {
 	echo "  $1: $2"
@@ -99,53 +105,91 @@ faulty disk-full-at-start 'disk I/O error\|disk is full\|too large' limited 0 "$
 note disk-full-at-start "exit 3, \"$msg\", 0 requests sent, 0 tokens lost" sent0_lost0
 recover disk-full-at-start
 
-# 2. The disk fills up during the run (limit = the store's size, the WAL grows into it):
-# the leases commit, a later commit fails. Limits are tried upwards until a run fails midway.
-midrun() { # GRACE -> sets mid_lost mid_inflight mid_limit
+# 2. The disk fills up during the run (limit = the store's size, the WAL grows into it): the
+# leases commit, a later commit fails. The engine then keeps the answers (a new refresh token
+# first) in memory and retries the store for up to lease_seconds (12 s here), sending nothing
+# new. Limits are tried upwards until a run fails midway. MODE:
+#   freed  the space comes back while it retries (the limit is lifted on the running keeper
+#          with prlimit --pid): every held answer is stored, nothing lost, even with no grace
+#   full   the disk stays full: it gives up naming the accounts, their in-flight markers stay;
+#          the next run resends them: with a grace period 0 lost, without at most those lost
+midrun() { # GRACE MODE -> sets mid_lost mid_held mid_limit mid_sent mid_rc mid_secs
 	idp_config "{\"grace\": $1}"
 	sz=$(stat -c %s "$STORE")
 	mid_limit=""
 	for add in 0 0 0 4096 4096 8192 8192 12288 16384 20480 24576 32768; do
 		before=$(sent)
-		limited $((sz + add)) "$OAUTHTOP" --config "$T/cfg.json" refresh --all --force
+		rm -f "$T/bg.out" "$T/bg.err"
+		# soft limit only, so that it can be lifted on the running process; the keeper's
+		# output goes to files far smaller than the limit
+		(trap '' XFSZ; exec prlimit --fsize=$((sz + add)):unlimited "$OAUTHTOP" --config "$T/cfg.json" \
+			refresh --all --force) >"$T/bg.out" 2>"$T/bg.err" &
+		bg=$!
+		t0=$(date +%s)
+		while kill -0 $bg 2>/dev/null && ! grep -q 'store unavailable' "$T/bg.err"; do sleep 0.1; done
+		if grep -q 'store unavailable' "$T/bg.err"; then mid_limit=$add; break; fi
+		wait $bg
 		rc=$?
-		if [ $rc = 3 ] && [ "$(sent)" != "$before" ]; then mid_limit=$add; break; fi
 		[ $rc = 0 ] || [ $rc = 3 ] || fail "disk-full-mid-run: exit $rc"
 		[ $rc = 3 ] && [ "$(disagree)" != 0 ] && fail "disk-full-mid-run: failed before sending yet lost tokens"
 	done
 	[ -n "$mid_limit" ] || return 1
-	grep -q 'disk I/O error\|disk is full' "$T/err" || fail "disk-full-mid-run: message: $(cat "$T/err")"
-	mid_inflight=$(markers)
+	mid_held=$(sed -n 's/.*retrying for up to.*(\([0-9]*\) pending).*/\1/p' "$T/bg.err" | head -1)
+	[ -n "$mid_held" ] || mid_held=0
+	if [ "$2" = freed ]; then
+		sleep 1
+		prlimit --pid $bg --fsize=unlimited:unlimited || fail "disk-full-mid-run: cannot lift the limit"
+	fi
+	wait $bg
+	mid_rc=$?
+	mid_secs=$(($(date +%s) - t0))
 	mid_sent=$(($(sent) - before))
-	# With no grace, the resend of each lost answer is refused: run, then count what is lost.
-	ot refresh --all --force >"$T/out" 2>"$T/err"
-	mid_lost=$(disagree)
+	cp "$T/bg.out" "$T/out"
+	cp "$T/bg.err" "$T/err"
+	grep -q 'disk I/O error\|disk is full' "$T/err" || fail "disk-full-mid-run: message: $(cat "$T/err")"
+	grep -q 'seed-\|rt-s[0-9]\|at-s[0-9]\|A1-s\|test-secret' "$T/out" "$T/err" && fail "disk-full-mid-run: a token in the output"
+	if [ "$2" = freed ]; then
+		mid_lost=$(disagree) # no next run needed
+	else
+		grep -q 'GAVE UP' "$T/err" || fail "disk-full-mid-run: no GAVE UP line: $(tail -3 "$T/err")"
+		ot refresh --all --force >"$T/out" 2>"$T/err"
+		mid_lost=$(disagree)
+	fi
 	return 0
 }
-if midrun 30; then
-	[ "$mid_lost" = 0 ] || fail "disk-full-mid-run: $mid_lost accounts lost with a 30 s grace period"
-	[ "$(idp_stat reuse_detected)" = 0 ] || fail "disk-full-mid-run: reuse detected with grace"
-	note disk-full-mid-run-grace30 "limit store+$mid_limit B: exit 3 after $mid_sent requests, $mid_inflight answers lost in flight, resent by the next run, 0 accounts lost" \
-		"lost0_of_inflight$mid_inflight"
-	recover disk-full-mid-run
-	# The same with no grace period: only the answers in flight may be lost.
-	if midrun 0; then
-		[ "$mid_lost" -le "$mid_inflight" ] || fail "disk-full-mid-run, no grace: $mid_lost lost > $mid_inflight in flight"
-		note disk-full-mid-run-nograce "limit store+$mid_limit B: $mid_inflight answers lost in flight, $mid_lost accounts lost (bound $mid_inflight)" \
-			"lost${mid_lost}_bound$mid_inflight"
-		# Those accounts need reauthorization (re-import them as an operator would).
-		for a in $(sql "SELECT account FROM credentials WHERE last_outcome = 3"); do
-			idp_admin POST /admin/seed "{\"family\":\"$a\",\"refresh_token\":\"seed2-$a\"}" >/dev/null
-			import_seed "$a" 3600 "seed2-$a"
-		done
-	else
-		note disk-full-mid-run-nograce "no limit made a run fail midway" skipped
-	fi
-	idp_config '{"grace": 0}'
-	recover disk-full-mid-run-nograce
+reimport_reauth() { # the accounts that need reauthorization, imported again (the operator)
+	for a in $(sql "SELECT account FROM credentials WHERE last_outcome = 3"); do
+		idp_admin POST /admin/seed "{\"family\":\"$a\",\"refresh_token\":\"seed2-$a\"}" >/dev/null
+		import_seed "$a" 3600 "seed2-$a"
+	done
+}
+if midrun 0 freed; then
+	[ "$mid_lost" = 0 ] || fail "disk-full-mid-run (space back): $mid_lost accounts lost"
+	[ "$(idp_stat double_spend)" = 0 ] || fail "disk-full-mid-run (space back): a token resent"
+	note disk-full-mid-run-space-back "no grace: $mid_held answers held in memory while the store failed, all stored once the space came back (exit $mid_rc after $mid_secs s, $mid_sent requests, none resent), 0 accounts lost" \
+		"held${mid_held}_lost0_nograce"
+	recover disk-full-mid-run-space-back
 else
-	note disk-full-mid-run "no limit made a run fail midway (every run failed before sending or finished)" skipped
+	note disk-full-mid-run-space-back "no limit made a run fail midway" skipped
 fi
+if midrun 30 full; then
+	[ "$mid_lost" = 0 ] || fail "disk-full-mid-run (stays full): $mid_lost accounts lost with a 30 s grace period"
+	[ "$(idp_stat reuse_detected)" = 0 ] || fail "disk-full-mid-run (stays full): reuse detected with grace"
+	note disk-full-stays-full-grace30 "gave up after $mid_secs s (exit $mid_rc) with $mid_held answers unstored; the next run resent them inside the grace period: 0 accounts lost" \
+		"held${mid_held}_lost0"
+	recover disk-full-stays-full-grace30
+	if [ "$QUICK" = 0 ] && midrun 0 full; then
+		[ "$mid_lost" -le "$mid_held" ] || fail "disk-full-mid-run, no grace: $mid_lost lost > $mid_held unstored"
+		note disk-full-stays-full-nograce "gave up after $mid_secs s with $mid_held answers unstored: $mid_lost accounts lost (bound $mid_held)" \
+			"lost${mid_lost}_bound$mid_held"
+		reimport_reauth
+		idp_config '{"grace": 0}'
+		recover disk-full-stays-full-nograce
+	fi
+else
+	note disk-full-stays-full "no limit made a run fail midway" skipped
+fi
+idp_config '{"grace": 0}'
 
 # 3. Another process holds the store's write lock past the busy timeout (5 s).
 rm -f "$T/locked"
