@@ -254,6 +254,8 @@ static int refresh_loop(ot_cli *cli, refresh_tally *t, ot_engine *e, ot_err *err
 				ot_cli_error("refresh: %s: store unavailable, retrying for up to "
 				             "%llds (%zu pending)",
 				             err->msg, (long long)limit, ot_engine_pending(e));
+			else if (!failing_since)
+				ot_cli_error("refresh: %s", err->msg);
 			if (!failing_since)
 				failing_since = now;
 			store_failed = true;
