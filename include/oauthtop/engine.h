@@ -56,7 +56,8 @@ ot_engine *ot_engine_new(const ot_config *cfg, ot_store *st, const ot_engine_opt
 			 ot_err *err);
 
 /* Frees the engine. Requests still in flight are abandoned: their leases keep the in-flight
- * marker (DESIGN §3 step 6); queued work is dropped. */
+ * marker (DESIGN §3 step 6); queued work is dropped; results that could not be written are
+ * reported through the callback as errors (loudly when a new refresh token is lost). */
 void ot_engine_free(ot_engine *e);
 
 /* Queues one account. force ignores backoff and min_interval, never a live lease nor a
@@ -68,7 +69,8 @@ int ot_engine_submit(ot_engine *e, const char *account, bool force, ot_err *err)
  * time reached) and not inside min_interval. Returns how many were queued, -1 on error. */
 int ot_engine_submit_due(ot_engine *e, int64_t now, ot_err *err);
 
-/* Queued plus in-flight accounts. */
+/* Queued plus in-flight accounts, plus finished results not yet written to the store (a
+ * failed commit is retried on every step before any callback). */
 size_t ot_engine_pending(const ot_engine *e);
 
 /* true while account is queued or in flight (the console's spinner). */

@@ -28,7 +28,7 @@ idp_start
 # Hooks write one file per run, named after the event and the account.
 cat >"$T/base.json" <<'JSON'
 { "store": "@STORE@", "window": 6, "min_interval": 1,
-  "backoff": { "base": 1, "max": 8 }, "lease_seconds": 10,
+  "backoff": { "base": 1, "max": 8 }, "lease_seconds": 18,
   "timeouts": { "connect": 2, "total": 4 },
   "hooks": { "failing": "env > \"@T@/hooks/$OAUTHTOP_EVENT.$OAUTHTOP_ACCOUNT.$$\"",
              "recovered": "env > \"@T@/hooks/$OAUTHTOP_EVENT.$OAUTHTOP_ACCOUNT.$$\"",

@@ -16,7 +16,7 @@ idp_start --rotation on --reuse strict --expires-in 3
 
 ACCOUNTS="s1 s2 s3 s4 s5"
 write_config "$ACCOUNTS" "" '"window": 2, "min_interval": 1, "backoff": { "base": 1, "max": 4 },
-  "lease_seconds": 10, "timeouts": { "connect": 2, "total": 4 },'
+  "lease_seconds": 18, "timeouts": { "connect": 2, "total": 4 },'
 for a in $ACCOUNTS; do import_seed "$a" 2; done
 
 # Usage and configuration errors exit 3 at once.
