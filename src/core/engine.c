@@ -189,8 +189,10 @@ static void eng_scrub_one(char *reason, size_t n, const char *tok)
 	snprintf(reason, n, "%s", out);
 }
 
-void eng_reason_scrub(char *reason, size_t n, const ot_credential *c)
+void eng_reason_scrub(char *reason, size_t n, const ot_credential *c,
+                      const char *secret)
 {
+	eng_scrub_one(reason, n, secret);
 	if (!c)
 		return;
 	eng_scrub_one(reason, n, c->refresh_token);

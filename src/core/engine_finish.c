@@ -194,7 +194,8 @@ static void finish_one(ot_engine *e, ot_http_req *r, int64_t now)
 	ot_token_classify(&hr, now, &v);
 	/* A server may echo the token we sent in its error text: never let it reach any output,
 	 * the store or a hook. */
-	eng_reason_scrub(v.reason, sizeof(v.reason), &job->cred);
+	eng_reason_scrub(v.reason, sizeof(v.reason), &job->cred,
+	                 job->acct->provider->client_secret);
 	switch (v.outcome) {
 	case OT_OUTCOME_OK:
 		finish_ok(e, j, &v, secs, now);

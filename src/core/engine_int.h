@@ -152,6 +152,7 @@ int eng_flush(ot_engine *e, ot_err *err);
  * whose commit or release is still to be done stay. */
 void eng_deliver(ot_engine *e);
 /* Cuts the token values we hold out of a reason (a server that echoes them). */
-void eng_reason_scrub(char *reason, size_t n, const ot_credential *c);
+void eng_reason_scrub(char *reason, size_t n, const ot_credential *c,
+                      const char *secret);
 
 #endif
