@@ -45,7 +45,7 @@ run() { # NAME SCRIPT ARGS...
 echo "reliability on $(uname -sr), $(nproc 2>/dev/null || echo '?') cores, $(date -u '+%Y-%m-%d %H:%M UTC')"
 if [ $ci = 1 ]; then
 	run crash-storm-grace crash-storm.sh --accounts 500 --kills 20 --grace 30
-	run crash-storm-nograce crash-storm.sh --accounts 100 --kills 10 --grace 0
+	run crash-storm-nograce crash-storm.sh --accounts 100 --kills 10 --grace 0 --max-ms 100
 	run racing-keepers racing-keepers.sh --seconds 10
 	run store-faults store-faults.sh --lock-seconds 11 --quick 1
 else
