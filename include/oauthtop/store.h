@@ -49,7 +49,16 @@ int ot_store_delete(ot_store *s, const char *account, ot_err *err);
 typedef struct ot_holder {
 	const char *host; /* gethostname() */
 	int64_t pid;
+	/* The holder nonce: (host, pid) is not unique across PID namespaces (containers with
+	 * host networking share the hostname; two containers both run PID 1). 0 = unknown. A
+	 * holder whose pid is this process's and whose nonce is 0 gets this process's nonce
+	 * from the store (so a zero-filled holder for getpid() still works). */
+	int64_t pid_ns; /* inode of /proc/self/ns/pid */
+	int64_t start;  /* process start time: field 22 of /proc/self/stat (clock ticks) */
 } ot_holder;
+
+/* Fills h for this process: host (kept, not copied), getpid() and the nonce. */
+void ot_holder_init(ot_holder *h, const char *host);
 
 typedef struct ot_lease {
 	const char *account;   /* in: account to lease */
@@ -59,11 +68,16 @@ typedef struct ot_lease {
 	ot_credential cred;    /* out: with secrets, read inside the lease transaction */
 } ot_lease;
 
-/* In one transaction, for each lease: grant it unless a live holder has it (same host and
- * pid alive, or another host and not expired); a lease whose holder is dead or that expired
- * lapses. A granted lease records holder, now + seconds, and the fingerprint of the refresh
- * token about to be sent (the in-flight marker). When a credential row does not exist yet
- * (client_credentials), a row is created. Free each cred with ot_credential_clear(). */
+/* In one transaction, for each lease: grant it unless a live holder has it; a lease whose
+ * holder is dead or that expired lapses. Ours = same host, pid and nonce. Live: on this host
+ * and in our PID namespace (or one of them unknown), the pid is alive and, both start times
+ * known, started when the holder did (PID reuse); on another host or in another PID
+ * namespace (its pids are not ours to check), not expired. A granted lease records holder,
+ * now + seconds, and the fingerprint of the refresh token about to be sent (the in-flight
+ * marker). lost_answer: the stored in-flight marker (a lapsed holder's, or our own left by
+ * an earlier attempt of ours - a failed commit, a reloaded engine) is on the current
+ * refresh token. When a credential row does not exist yet (client_credentials), a row is
+ * created. Free each cred with ot_credential_clear(). */
 int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_t n, int64_t now,
 			int64_t seconds, ot_err *err);
 
@@ -88,10 +102,16 @@ typedef struct ot_commit {
 	const ot_credential *cred; /* full new state (tokens included); lease is cleared */
 	const ot_event *event;     /* may be NULL */
 	bool keep_lease;           /* true: do not clear the lease (abandoned request) */
+	/* Fingerprint of the refresh token the attempt sent (NULL: none). A result whose lease
+	 * is no longer ours is still written while the stored refresh_fp is this one (nobody
+	 * rotated meanwhile: the new token must not be lost). */
+	const char *sent_fp;
 } ot_commit;
 
-/* Durably commits n results in one transaction, only for leases held by h (others are
- * skipped and counted in *skipped if not NULL). */
+/* Durably commits n results in one transaction, for leases held by h, and for a lease no
+ * longer ours when sent_fp matches the stored refresh token (then the lease columns are left
+ * to another live holder, else cleared). The others are skipped and counted in *skipped if
+ * not NULL (a result counts only when nothing of it was written). */
 int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n,
 		    size_t *skipped, ot_err *err);
 

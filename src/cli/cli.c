@@ -127,8 +127,7 @@ int ot_cli_load(ot_cli *cli)
 		ot_config_set_store_path(cli->cfg, cli->store_path);
 	if (gethostname(cli->host, sizeof(cli->host) - 1) < 0)
 		snprintf(cli->host, sizeof(cli->host), "localhost");
-	cli->holder.host = cli->host;
-	cli->holder.pid = (int64_t)getpid();
+	ot_holder_init(&cli->holder, cli->host);
 	return 0;
 }
 

@@ -70,7 +70,7 @@ static int commit_import(ot_cli *cli, const ot_credential *c, const char *old_fp
 	ot_err err = {{0}};
 	char actor[320];
 	ot_event ev = {0};
-	ot_commit cm = {c, &ev, false};
+	ot_commit cm = {c, &ev, false, NULL};
 	size_t skipped = 0;
 
 	snprintf(actor, sizeof(actor), "import@%s:%lld", cli->host, (long long)cli->holder.pid);

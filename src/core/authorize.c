@@ -489,7 +489,7 @@ static int auth_commit(ot_auth *x, ot_store *st, const ot_holder *h, const char 
 {
 	char reason[200];
 	ot_event ev = {0};
-	ot_commit cm = {c, &ev, false};
+	ot_commit cm = {c, &ev, false, NULL};
 	size_t skipped = 0;
 
 	snprintf(reason, sizeof(reason), "authorized (%s)%s",

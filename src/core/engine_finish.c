@@ -279,6 +279,10 @@ static int flush_commits(ot_engine *e, ot_err *err)
 		c[n].cred = &o->cred;
 		c[n].event = &o->ev;
 		c[n].keep_lease = o->keep_lease;
+		/* the refresh token this request sent: a new one is stored even if our lease
+		 * lapsed, as long as nobody rotated it meanwhile */
+		if (o->res.kind == OT_RESULT_REFRESHED && o->ev.old_fp[0])
+			c[n].sent_fp = o->ev.old_fp;
 		n++;
 	}
 	if (ot_store_commit(e->st, &e->holder, c, n, &skipped, err) < 0) {

@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/store_schema.h"
 
@@ -20,10 +22,10 @@
 	"account, token_type, scope, access_expires_at, access_fp, refresh_fp, "                   \
 	"refresh_expires_at, refresh_issued_at, last_attempt_at, last_success_at, "                \
 	"last_outcome, last_error, failures, next_attempt_at, client_fp, lease_host, "             \
-	"lease_pid, lease_expires_at, inflight_fp, updated_at"
+	"lease_pid, lease_expires_at, inflight_fp, updated_at, lease_ns, lease_start"
 #define CRED_SECRET_COLS CRED_COLS ", access_token, refresh_token"
 #define CRED_SECRET_FROM "credentials LEFT JOIN secrets USING (account)"
-#define CRED_NCOLS       20
+#define CRED_NCOLS       22
 
 /* Every field but the lease and the token values, for the two UPDATEs below (?1 is the
  * account; ?5 / ?7 keep the stored fingerprint of a token the record does not carry). */
@@ -34,6 +36,21 @@
 	" refresh_expires_at = ?9, refresh_issued_at = ?10, last_attempt_at = ?11,"                \
 	" last_success_at = ?12, last_outcome = ?13, last_error = ?14, failures = ?15,"            \
 	" next_attempt_at = ?16, client_fp = ?17, updated_at = ?18"
+
+/* The row's lease is held by the holder ?H (host), ?P (pid), ?N (pid namespace), ?S (start
+ * time); an unknown (0) nonce on either side matches (store.h: ours). */
+#define LEASE_HELD_BY(H, P, N, S)                                                                  \
+	" lease_host = " H " AND lease_pid = " P " AND (lease_ns = " N " OR lease_ns = 0 OR " N   \
+	" = 0) AND (lease_start = " S " OR lease_start = 0 OR " S " = 0)"
+
+/* The lease columns of a commit: kept when ?19, else cleared. */
+#define LEASE_CLEAR_UNLESS_19                                                                      \
+	" lease_host = CASE WHEN ?19 THEN lease_host END,"                                         \
+	" lease_pid = CASE WHEN ?19 THEN lease_pid ELSE 0 END,"                                    \
+	" lease_expires_at = CASE WHEN ?19 THEN lease_expires_at ELSE 0 END,"                      \
+	" inflight_fp = CASE WHEN ?19 THEN inflight_fp ELSE '' END,"                               \
+	" lease_ns = CASE WHEN ?19 THEN lease_ns ELSE 0 END,"                                      \
+	" lease_start = CASE WHEN ?19 THEN lease_start ELSE 0 END"
 
 #define EVENT_SELECT "SELECT at, account, kind, reason, old_fp, new_fp, actor FROM events"
 #define EVENT_ORDER  " ORDER BY at DESC, id DESC LIMIT ?2"
@@ -52,6 +69,7 @@ typedef enum store_stmt {
 	ST_CRED_LIST_SECRETS,
 	ST_CRED_UPDATE,
 	ST_CRED_COMMIT,
+	ST_CRED_COMMIT_UNHELD,
 	ST_CRED_INSERT_EMPTY,
 	ST_CRED_DELETE,
 	ST_SECRETS_UPDATE,
@@ -84,13 +102,14 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_CRED_LIST_SECRETS] =
                 "SELECT " CRED_SECRET_COLS " FROM " CRED_SECRET_FROM " ORDER BY account",
         [ST_CRED_UPDATE] = "UPDATE credentials SET " CRED_SET_FIELDS " WHERE account = ?1",
-        /* A commit: only where h holds the lease (?20, ?21), which it clears unless ?19. */
-        [ST_CRED_COMMIT] = "UPDATE credentials SET " CRED_SET_FIELDS ","
-                           " lease_host = CASE WHEN ?19 THEN lease_host END,"
-                           " lease_pid = CASE WHEN ?19 THEN lease_pid ELSE 0 END,"
-                           " lease_expires_at = CASE WHEN ?19 THEN lease_expires_at ELSE 0 END,"
-                           " inflight_fp = CASE WHEN ?19 THEN inflight_fp ELSE '' END"
-                           " WHERE account = ?1 AND lease_host = ?20 AND lease_pid = ?21",
+        /* A commit: only where h holds the lease (?20..?23), which it clears unless ?19. */
+        [ST_CRED_COMMIT] = "UPDATE credentials SET " CRED_SET_FIELDS "," LEASE_CLEAR_UNLESS_19
+                           " WHERE account = ?1 AND" LEASE_HELD_BY("?20", "?21", "?22", "?23"),
+        /* A commit whose lease is no longer ours, written while nobody rotated the refresh
+         * token it sent (?20); the lease is left (?19) to another live holder. */
+        [ST_CRED_COMMIT_UNHELD] = "UPDATE credentials SET " CRED_SET_FIELDS
+                                  "," LEASE_CLEAR_UNLESS_19
+                                  " WHERE account = ?1 AND refresh_fp = ?20",
         [ST_CRED_INSERT_EMPTY] = "INSERT OR IGNORE INTO credentials (account) VALUES (?1)",
         [ST_CRED_DELETE] = "DELETE FROM credentials WHERE account = ?1",
         /* The token values (?2 / ?4: keep the stored one). An unchanged pair is not rewritten:
@@ -104,10 +123,12 @@ static const char *const stmt_sql[ST_COUNT] = {
                               " VALUES (?1, ?3, ?5)",
         [ST_SECRETS_DELETE] = "DELETE FROM secrets WHERE account = ?1",
         [ST_LEASE_WRITE] = "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
-                           " lease_expires_at = ?4, inflight_fp = ?5 WHERE account = ?1",
+                           " lease_expires_at = ?4, inflight_fp = ?5, lease_ns = ?6,"
+                           " lease_start = ?7 WHERE account = ?1",
         [ST_LEASE_RELEASE] = "UPDATE credentials SET lease_host = NULL, lease_pid = 0,"
-                             " lease_expires_at = 0, inflight_fp = '' WHERE account = ?1"
-                             " AND lease_host = ?2 AND lease_pid = ?3",
+                             " lease_expires_at = 0, inflight_fp = '', lease_ns = 0,"
+                             " lease_start = 0 WHERE account = ?1 AND"
+                             LEASE_HELD_BY("?2", "?3", "?4", "?5"),
         [ST_EVENT_INSERT] = "INSERT INTO events (at, account, kind, reason, old_fp, new_fp, actor)"
                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         [ST_EVENTS_ACCOUNT] = EVENT_SELECT " WHERE account = ?1" EVENT_ORDER,
@@ -257,6 +278,67 @@ static int write_one(ot_store *s, sqlite3_stmt *st, ot_err *err)
 	return 0;
 }
 
+/* --- the holder nonce --- */
+
+/* The start time of process pid (field 22 of /proc/PID/stat, clock ticks since boot), 0 if
+ * unknown. The command name (field 2) may hold spaces and parentheses: fields are counted
+ * from its last ')'. */
+static int64_t pid_start_time(int64_t pid)
+{
+	char path[64], buf[1024], *p;
+	long long start = 0;
+	size_t got;
+	FILE *fp;
+	int field;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	fp = fopen(path, "re");
+	if (!fp)
+		return 0;
+	got = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[got] = '\0';
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (field = 2; p && field < 22; field++) /* after ")", field 3 starts at the next space */
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%lld", &start) != 1 || start < 0)
+		return 0;
+	return (int64_t)start;
+}
+
+static int64_t holder_self_ns(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st) < 0)
+		return 0;
+	return (int64_t)st.st_ino;
+}
+
+void ot_holder_init(ot_holder *h, const char *host)
+{
+	h->host = host;
+	h->pid = (int64_t)getpid();
+	h->pid_ns = holder_self_ns();
+	h->start = pid_start_time(h->pid);
+}
+
+/* h as the store uses it: a holder for this process without a nonce gets ours. */
+static ot_holder holder_resolve(const ot_store *s, const ot_holder *h)
+{
+	ot_holder r = *h;
+
+	if (r.pid == (int64_t)getpid() && r.pid_ns == 0 && r.start == 0) {
+		r.pid_ns = s->self_ns;
+		r.start = s->self_start;
+	}
+	return r;
+}
+
 /* --- open / close --- */
 
 ot_store *ot_store_open(const char *path, int flags, ot_err *err)
@@ -273,6 +355,8 @@ ot_store *ot_store_open(const char *path, int flags, ot_err *err)
 		return NULL;
 	}
 	s->path = ot_strdup(path);
+	s->self_ns = holder_self_ns();
+	s->self_start = pid_start_time((int64_t)getpid());
 	if (store_schema_open(s, flags, err) < 0 || !stmt_get(s, ST_DATA_VERSION, err)) {
 		ot_store_close(s);
 		return NULL;
@@ -327,9 +411,14 @@ static void cred_read(sqlite3_stmt *st, int with_secrets, ot_credential *c)
 	}
 }
 
-/* Reads one row: 1 found, 0 not, -1 error. */
-static int cred_load(ot_store *s, const char *account, int with_secrets, ot_credential *out,
-                     ot_err *err)
+/* The lease holder's nonce of a row (columns 20 and 21 of CRED_COLS). */
+typedef struct lease_nonce {
+	int64_t ns, start;
+} lease_nonce;
+
+/* Reads one row (its lease nonce into nonce if not NULL): 1 found, 0 not, -1 error. */
+static int cred_load_nonce(ot_store *s, const char *account, int with_secrets,
+                           ot_credential *out, lease_nonce *nonce, ot_err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -340,12 +429,23 @@ static int cred_load(ot_store *s, const char *account, int with_secrets, ot_cred
 		return -1;
 	bind_text(st, 1, account);
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	if (rc == SQLITE_ROW) {
 		cred_read(st, with_secrets, out);
-	else if (rc != SQLITE_DONE)
+		if (nonce) {
+			nonce->ns = sqlite3_column_int64(st, 20);
+			nonce->start = sqlite3_column_int64(st, 21);
+		}
+	} else if (rc != SQLITE_DONE) {
 		store_db_error(s, rc, err);
+	}
 	stmt_done(st);
 	return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int cred_load(ot_store *s, const char *account, int with_secrets, ot_credential *out,
+                     ot_err *err)
+{
+	return cred_load_nonce(s, account, with_secrets, out, NULL, err);
 }
 
 int ot_store_get(ot_store *s, const char *account, int with_secrets, ot_credential *out,
@@ -505,18 +605,20 @@ static int secrets_write(ot_store *s, const char *account, const cred_tokens *t,
 	return secrets_run(s, ST_SECRETS_INSERT, account, t, err) < 0 ? -1 : 0;
 }
 
-static int lease_write(ot_store *s, const char *account, const char *host, int64_t pid,
-                       int64_t expires, const char *inflight, ot_err *err)
+static int lease_write(ot_store *s, const char *account, const ot_holder *h, int64_t expires,
+                       const char *inflight, ot_err *err)
 {
 	sqlite3_stmt *st = stmt_get(s, ST_LEASE_WRITE, err);
 
 	if (!st)
 		return -1;
 	bind_text(st, 1, account);
-	bind_text(st, 2, host);
-	sqlite3_bind_int64(st, 3, pid);
+	bind_text(st, 2, h->host);
+	sqlite3_bind_int64(st, 3, h->pid);
 	sqlite3_bind_int64(st, 4, expires);
 	bind_text(st, 5, inflight ? inflight : "");
+	sqlite3_bind_int64(st, 6, h->pid_ns);
+	sqlite3_bind_int64(st, 7, h->start);
 	return stmt_run(s, st, err);
 }
 
@@ -533,6 +635,7 @@ static int cred_insert_empty(ot_store *s, const char *account, ot_err *err)
 int ot_store_put(ot_store *s, const ot_credential *c, ot_err *err)
 {
 	cred_tokens t;
+	ot_holder lh = {c->lease_host, c->lease_pid, 0, 0}; /* a credential carries no nonce */
 
 	if (!c->account || !*c->account)
 		return ot_err_set(err, "%s: a credential without an account name", s->path);
@@ -540,8 +643,7 @@ int ot_store_put(ot_store *s, const ot_credential *c, ot_err *err)
 	if (tx_begin(s, err) < 0)
 		return -1;
 	if (cred_insert_empty(s, c->account, err) < 0 || cred_write_fields(s, c, &t, err) < 0 ||
-	    lease_write(s, c->account, c->lease_host, c->lease_pid, c->lease_expires_at,
-	                c->inflight_fp, err) < 0 ||
+	    lease_write(s, c->account, &lh, c->lease_expires_at, c->inflight_fp, err) < 0 ||
 	    secrets_write(s, c->account, &t, err) < 0 || tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		return -1;
@@ -582,32 +684,51 @@ int ot_pid_alive(int64_t pid)
 typedef struct pid_memo {
 	int64_t pid;
 	int alive;
+	int64_t start; /* its start time, 0 unknown (read once) */
 } pid_memo;
 
-static int pid_memo_alive(pid_memo *m, int64_t pid)
+static void pid_memo_check(pid_memo *m, int64_t pid)
 {
 	if (pid != m->pid) {
 		m->pid = pid;
 		m->alive = ot_pid_alive(pid);
+		m->start = m->alive ? pid_start_time(pid) : 0;
 	}
-	return m->alive;
 }
 
-static lease_state lease_classify(const ot_credential *row, const ot_holder *h, int64_t now,
-                                  pid_memo *memo)
+/* Two nonce values agree, or one is unknown. */
+static bool nonce_match(int64_t a, int64_t b)
 {
-	int same_host;
+	return a == 0 || b == 0 || a == b;
+}
+
+/* The lease holder of a row on our host and in our PID namespace is alive: its pid runs and,
+ * both start times known, is the process that took the lease (not a reused pid). */
+static bool lease_holder_alive(const ot_credential *row, const lease_nonce *rn, pid_memo *memo)
+{
+	pid_memo_check(memo, row->lease_pid);
+	return memo->alive && nonce_match(rn->start, memo->start);
+}
+
+static lease_state lease_classify(const ot_credential *row, const lease_nonce *rn,
+                                  const ot_holder *h, int64_t now, pid_memo *memo)
+{
+	bool same_host, same_ns;
 
 	if (!row->lease_host || row->lease_expires_at == 0)
 		return LEASE_FREE;
 	if (row->lease_expires_at <= now)
 		return LEASE_LAPSED;
 	same_host = strcmp(row->lease_host, h->host) == 0;
-	if (same_host && row->lease_pid == h->pid)
+	if (!same_host)
+		return LEASE_OTHER;
+	same_ns = nonce_match(rn->ns, h->pid_ns);
+	if (same_ns && row->lease_pid == h->pid && nonce_match(rn->start, h->start))
 		return LEASE_OURS;
-	if (same_host && !pid_memo_alive(memo, row->lease_pid))
-		return LEASE_LAPSED;
-	return LEASE_OTHER;
+	/* Another PID namespace: its pids mean nothing here; trusted until it expires. */
+	if (!same_ns)
+		return LEASE_OTHER;
+	return lease_holder_alive(row, rn, memo) ? LEASE_OTHER : LEASE_LAPSED;
 }
 
 static void cred_drop_secrets(ot_credential *c)
@@ -622,7 +743,8 @@ static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t 
                           int64_t seconds, pid_memo *memo, ot_err *err)
 {
 	lease_state state;
-	int found = cred_load(s, l->account, 1, &l->cred, err);
+	lease_nonce rn = {0, 0};
+	int found = cred_load_nonce(s, l->account, 1, &l->cred, &rn, err);
 
 	if (found < 0)
 		return -1;
@@ -631,16 +753,19 @@ static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t 
 			return -1;
 		l->cred.account = ot_strdup(l->account);
 	}
-	state = lease_classify(&l->cred, h, now, memo);
+	state = lease_classify(&l->cred, &rn, h, now, memo);
 	if (state == LEASE_OTHER) {
 		cred_drop_secrets(&l->cred); /* not ours to use */
 		return 0;
 	}
 	l->granted = true;
 	l->no_credential = !l->cred.has_access_token && !l->cred.has_refresh_token;
-	l->lost_answer = state != LEASE_OURS && l->cred.inflight_fp[0] &&
+	/* A marker on the current token, a lapsed holder's or our own (an earlier attempt of
+	 * ours whose answer was lost, a failed commit, a reloaded engine): that token may have
+	 * been rotated on the server. */
+	l->lost_answer = l->cred.inflight_fp[0] &&
 	                 strcmp(l->cred.inflight_fp, l->cred.refresh_fp) == 0;
-	if (lease_write(s, l->account, h->host, h->pid, now + seconds, l->cred.refresh_fp, err) < 0)
+	if (lease_write(s, l->account, h, now + seconds, l->cred.refresh_fp, err) < 0)
 		return -1;
 	ot_credential_set_str(&l->cred.lease_host, h->host);
 	l->cred.lease_pid = h->pid;
@@ -652,7 +777,8 @@ static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t 
 int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_t n, int64_t now,
                         int64_t seconds, ot_err *err)
 {
-	pid_memo memo = {0, 0}; /* pid 0 is never alive */
+	pid_memo memo = {0, 0, 0}; /* pid 0 is never alive */
+	ot_holder me = holder_resolve(s, h);
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -662,7 +788,7 @@ int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_
 	if (tx_begin(s, err) < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (lease_take_one(s, h, &leases[i], now, seconds, &memo, err) < 0)
+		if (lease_take_one(s, &me, &leases[i], now, seconds, &memo, err) < 0)
 			break;
 	if (i < n || tx_commit(s, err) < 0) {
 		tx_rollback(s);
@@ -679,6 +805,7 @@ int ot_store_lease_release(ot_store *s, const ot_holder *h, const char *const *a
                            ot_err *err)
 {
 	sqlite3_stmt *st;
+	ot_holder me = holder_resolve(s, h);
 	size_t i;
 
 	if (tx_begin(s, err) < 0)
@@ -688,8 +815,10 @@ int ot_store_lease_release(ot_store *s, const ot_holder *h, const char *const *a
 		if (!st)
 			break;
 		bind_text(st, 1, accounts[i]);
-		bind_text(st, 2, h->host);
-		sqlite3_bind_int64(st, 3, h->pid);
+		bind_text(st, 2, me.host);
+		sqlite3_bind_int64(st, 3, me.pid);
+		sqlite3_bind_int64(st, 4, me.pid_ns);
+		sqlite3_bind_int64(st, 5, me.start);
 		if (stmt_run(s, st, err) < 0)
 			break;
 	}
@@ -756,6 +885,41 @@ static int cred_commit_write(ot_store *s, const ot_holder *h, const ot_commit *c
 	sqlite3_bind_int(st, 19, c->keep_lease);
 	bind_text(st, 20, h->host);
 	sqlite3_bind_int64(st, 21, h->pid);
+	sqlite3_bind_int64(st, 22, h->pid_ns);
+	sqlite3_bind_int64(st, 23, h->start);
+	if (stmt_run(s, st, err) < 0)
+		return -1;
+	return sqlite3_changes(s->db) > 0;
+}
+
+/* A result whose lease is no longer ours: written while the stored refresh token is still the
+ * one it sent (nobody rotated it: its new token must not be lost). Another live holder keeps
+ * its lease (its request will be refused and see the race); a lapsed one is cleared. 1
+ * written, 0 not, -1 error. */
+static int cred_commit_unheld(ot_store *s, const ot_holder *h, const ot_commit *c,
+                              const cred_tokens *t, ot_err *err)
+{
+	ot_credential row;
+	lease_nonce rn = {0, 0};
+	pid_memo memo = {0, 0, 0};
+	sqlite3_stmt *st;
+	bool other;
+	int found;
+
+	if (!c->sent_fp || !c->sent_fp[0])
+		return 0;
+	found = cred_load_nonce(s, c->cred->account, 0, &row, &rn, err);
+	if (found <= 0)
+		return found;
+	other = strcmp(row.refresh_fp, c->sent_fp) == 0 &&
+	        lease_classify(&row, &rn, h, (int64_t)time(NULL), &memo) == LEASE_OTHER;
+	ot_credential_clear(&row);
+	st = stmt_get(s, ST_CRED_COMMIT_UNHELD, err);
+	if (!st)
+		return -1;
+	cred_bind_fields(st, c->cred, t);
+	sqlite3_bind_int(st, 19, other || c->keep_lease);
+	bind_text(st, 20, c->sent_fp);
 	if (stmt_run(s, st, err) < 0)
 		return -1;
 	return sqlite3_changes(s->db) > 0;
@@ -771,6 +935,8 @@ static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, size_
 		return ot_err_set(err, "%s: a commit without a credential", s->path);
 	cred_tokens_init(&t, c->cred);
 	held = cred_commit_write(s, h, c, &t, err);
+	if (held == 0)
+		held = cred_commit_unheld(s, h, c, &t, err);
 	if (held <= 0) {
 		*skipped += held == 0;
 		return held;
@@ -784,13 +950,14 @@ int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t 
                     ot_err *err)
 {
 	size_t skip = 0, i;
+	ot_holder me = holder_resolve(s, h);
 
 	if (skipped)
 		*skipped = 0;
 	if (tx_begin(s, err) < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (commit_one(s, h, &c[i], &skip, err) < 0)
+		if (commit_one(s, &me, &c[i], &skip, err) < 0)
 			break;
 	if (i < n || tx_commit(s, err) < 0) {
 		tx_rollback(s);

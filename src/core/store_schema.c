@@ -80,7 +80,10 @@ static const char *const migrate_1_to_2[] = {
         " client_fp TEXT,"
         " lease_host TEXT, lease_pid INTEGER NOT NULL DEFAULT 0,"
         " lease_expires_at INTEGER NOT NULL DEFAULT 0, inflight_fp TEXT NOT NULL DEFAULT '',"
-        " updated_at INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+        " updated_at INTEGER NOT NULL DEFAULT 0,"
+        /* The lease holder's nonce (store.h ot_holder): 0 = unknown. */
+        " lease_ns INTEGER NOT NULL DEFAULT 0, lease_start INTEGER NOT NULL DEFAULT 0)"
+        " WITHOUT ROWID",
         "INSERT INTO credentials_v2 (" V2_CRED_COLS ") SELECT " V2_CRED_COLS " FROM credentials",
         "DROP TABLE credentials",
         "ALTER TABLE credentials_v2 RENAME TO credentials",

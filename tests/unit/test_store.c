@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -509,10 +511,12 @@ static void test_lease_grant_and_relet(void **state)
 	assert_string_equal(c.inflight_fp, fp);
 	ot_credential_clear(&c);
 
-	/* the same holder again: idempotent */
+	/* the same holder again: granted; our own in-flight marker on the current token is
+	 * reported (an earlier attempt of ours may have lost its answer: the engine that still
+	 * knows it never sent it ignores this) */
 	take(f->s, &f->me, &l, 1, 1010, 60);
 	assert_true(l.granted);
-	assert_false(l.lost_answer);
+	assert_true(l.lost_answer);
 	assert_int_equal(l.cred.lease_expires_at, 1070);
 	ot_credential_clear(&l.cred);
 }
@@ -539,8 +543,8 @@ static void test_lease_no_credential_creates_row(void **state)
 static void test_lease_live_holders_refused(void **state)
 {
 	fixture *f = *state;
-	ot_holder parent = {HOST, (int64_t)getppid()};
-	ot_holder remote = {"host-b", 1};
+	ot_holder parent = {.host = HOST, .pid = (int64_t)getppid()};
+	ot_holder remote = {.host = "host-b", .pid = 1};
 	ot_lease l = {.account = "acme"};
 
 	f->s = open_ok(f->path);
@@ -570,7 +574,7 @@ static void test_lease_live_holders_refused(void **state)
 static void test_lease_dead_holder_lapses(void **state)
 {
 	fixture *f = *state;
-	ot_holder dead = {HOST, dead_pid()};
+	ot_holder dead = {.host = HOST, .pid = dead_pid()};
 	ot_lease l = {.account = "acme"};
 
 	assert_false(ot_pid_alive(dead.pid));
@@ -590,7 +594,7 @@ static void test_lease_dead_holder_lapses(void **state)
 static void test_lease_expired_lapses_and_lost_answer(void **state)
 {
 	fixture *f = *state;
-	ot_holder remote = {"host-b", 77};
+	ot_holder remote = {.host = "host-b", .pid = 77};
 	ot_lease l = {.account = "acme"};
 	ot_credential c;
 
@@ -622,7 +626,7 @@ static void test_lease_expired_lapses_and_lost_answer(void **state)
 static void test_lease_batch_and_release(void **state)
 {
 	fixture *f = *state;
-	ot_holder parent = {HOST, (int64_t)getppid()};
+	ot_holder parent = {.host = HOST, .pid = (int64_t)getppid()};
 	ot_lease l[3] = {{.account = "a"}, {.account = "b"}, {.account = "c"}};
 	const char *names[] = {"a", "b"};
 	ot_err err = {{0}};
@@ -660,8 +664,8 @@ static void test_lease_batch_and_release(void **state)
 static void test_lease_batch_mixed_holders(void **state)
 {
 	fixture *f = *state;
-	ot_holder dead = {HOST, dead_pid()};
-	ot_holder parent = {HOST, (int64_t)getppid()};
+	ot_holder dead = {.host = HOST, .pid = dead_pid()};
+	ot_holder parent = {.host = HOST, .pid = (int64_t)getppid()};
 	const ot_holder *by[4] = {&dead, &parent, &dead, &parent};
 	ot_lease l[4] = {{.account = "a"}, {.account = "b"}, {.account = "c"}, {.account = "d"}};
 	size_t i;
@@ -689,7 +693,7 @@ static void test_commit_by_holder(void **state)
 	ot_lease l = {.account = "acme"};
 	ot_credential next, c;
 	ot_event ev = {0}, *evs = NULL;
-	ot_commit cm = {&next, &ev, false};
+	ot_commit cm = {&next, &ev, false, NULL};
 	size_t skipped = 99, n = 0;
 	ot_err err = {{0}};
 	char fp[OT_FP_LEN];
@@ -736,11 +740,11 @@ static void test_commit_by_holder(void **state)
 static void test_commit_by_non_holder_skipped(void **state)
 {
 	fixture *f = *state;
-	ot_holder parent = {HOST, (int64_t)getppid()};
+	ot_holder parent = {.host = HOST, .pid = (int64_t)getppid()};
 	ot_lease l = {.account = "acme"};
 	ot_credential next, c;
 	ot_event ev = {.at = 5, .kind = (char *)"refreshed"};
-	ot_commit cm = {&next, &ev, false};
+	ot_commit cm = {&next, &ev, false, NULL};
 	ot_event *evs = NULL;
 	size_t skipped = 0, n = 0;
 	ot_err err = {{0}};
@@ -773,7 +777,7 @@ static void test_commit_keep_lease_and_token_guard(void **state)
 	fixture *f = *state;
 	ot_lease l = {.account = "acme"};
 	ot_credential next, c;
-	ot_commit cm = {&next, NULL, true};
+	ot_commit cm = {&next, NULL, true, NULL};
 	ot_err err = {{0}};
 	char fp[OT_FP_LEN];
 
@@ -811,14 +815,14 @@ static void test_commit_keep_lease_and_token_guard(void **state)
 static void test_commit_batch_mixed(void **state)
 {
 	fixture *f = *state;
-	ot_holder parent = {HOST, (int64_t)getppid()};
+	ot_holder parent = {.host = HOST, .pid = (int64_t)getppid()};
 	ot_lease l = {.account = "a"};
 	ot_credential next[3], c;
 	ot_event ev[3] = {{.at = 7, .kind = (char *)"refreshed"},
 	                  {.at = 8, .kind = (char *)"refreshed"},
 	                  {.at = 9, .kind = (char *)"failed"}};
 	ot_commit cm[3] = {
-	        {&next[0], &ev[0], false}, {&next[1], &ev[1], false}, {&next[2], &ev[2], true}};
+	        {&next[0], &ev[0], false, NULL}, {&next[1], &ev[1], false, NULL}, {&next[2], &ev[2], true, NULL}};
 	const char *names[3] = {"a", "b", "c"};
 	ot_event *evs = NULL;
 	size_t skipped = 0, n = 0, i;
@@ -919,7 +923,7 @@ static void test_events_order_limit_prune(void **state)
 static void test_keepers(void **state)
 {
 	fixture *f = *state;
-	ot_holder other = {"host-b", 5};
+	ot_holder other = {.host = "host-b", .pid = 5};
 	ot_keeper *k = NULL;
 	size_t n = 0;
 	ot_err err = {{0}};
@@ -1287,7 +1291,7 @@ static void test_without_secrets_never_reads_secrets(void **state)
 	fixture *f = *state;
 	ot_lease l = {.account = "acme"};
 	ot_credential c, *list = NULL;
-	ot_commit cm = {&c, NULL, false};
+	ot_commit cm = {&c, NULL, false, NULL};
 	size_t n = 0;
 	ot_err err = {{0}};
 	int denied = 0;
@@ -1331,7 +1335,7 @@ static void test_commit_unchanged_tokens_not_rewritten(void **state)
 	fixture *f = *state;
 	ot_lease l = {.account = "acme"};
 	ot_credential next, c;
-	ot_commit cm = {&next, NULL, true};
+	ot_commit cm = {&next, NULL, true, NULL};
 	ot_err err = {{0}};
 
 	f->s = open_ok(f->path);
@@ -1391,6 +1395,274 @@ static void test_delete_removes_secrets(void **state)
 	assert_int_equal(db_int(f->path, "SELECT count(*) FROM secrets"), 1);
 }
 
+
+/* One integer from the store's own connection. */
+static int64_t db_int_s(ot_store *s, const char *sql)
+{
+	sqlite3_stmt *st;
+	int64_t v;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(s->db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* --- a lapsed lease's result, our own marker, the holder nonce --- */
+
+/* Commits next (new tokens RT-new) for account as h with sent_fp; returns *skipped. */
+static size_t commit_sent(ot_store *s, const ot_holder *h, const char *account, const char *sent)
+{
+	ot_credential next;
+	ot_event ev = {.at = 9, .kind = (char *)"refreshed"};
+	ot_commit cm = {&next, &ev, false, NULL};
+	char fp[OT_FP_LEN];
+	size_t skipped = 99;
+	ot_err err = {{0}};
+
+	fill_cred(&next, account, "AT-new-1234567890", "RT-new-1234567890");
+	ev.account = (char *)account;
+	if (sent) {
+		ot_fingerprint(sent, fp);
+		cm.sent_fp = fp;
+	}
+	if (ot_store_commit(s, h, &cm, 1, &skipped, &err) < 0)
+		fail_msg("commit: %s", err.msg);
+	ot_credential_clear(&next);
+	return skipped;
+}
+
+static void test_commit_lapsed_unrotated_written(void **state)
+{
+	fixture *f = *state;
+	ot_holder parent = {.host = HOST, .pid = (int64_t)getppid()};
+	ot_lease l = {.account = "acme"};
+	int64_t now = (int64_t)time(NULL);
+	ot_credential c;
+	ot_event *evs = NULL;
+	size_t n = 0;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-old-1234567890", "RT-old-1234567890");
+	take(f->s, &f->me, &l, 1, now - 200, 60); /* A's lease, lapsed */
+	ot_credential_clear(&l.cred);
+	take(f->s, &parent, &l, 1, now, 600); /* B, alive, has it now */
+	assert_true(l.granted);
+	assert_true(l.lost_answer);
+	ot_credential_clear(&l.cred);
+
+	/* A's answer with a refresh token B never rotated: a different one is skipped... */
+	assert_int_equal(commit_sent(f->s, &f->me, "acme", "RT-other-1234567890"), 1);
+	assert_int_equal(commit_sent(f->s, &f->me, "acme", NULL), 1);
+	get_ok(f->s, "acme", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-old-1234567890");
+	ot_credential_clear(&c);
+	/* ...the one it sent, still stored, is written; B keeps its lease (it will see a race) */
+	assert_int_equal(commit_sent(f->s, &f->me, "acme", "RT-old-1234567890"), 0);
+	get_ok(f->s, "acme", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-new-1234567890");
+	assert_string_equal(c.access_token, "AT-new-1234567890");
+	assert_string_equal(c.lease_host, HOST);
+	assert_int_equal(c.lease_pid, parent.pid);
+	assert_int_equal(c.lease_expires_at, now + 600);
+	ot_credential_clear(&c);
+	assert_int_equal(ot_store_events(f->s, "acme", 0, &evs, &n, &err), 0);
+	assert_int_equal(n, 1);
+	ot_store_events_free(evs, n);
+	/* now rotated: the same old answer again is skipped, the new token stays */
+	assert_int_equal(commit_sent(f->s, &f->me, "acme", "RT-old-1234567890"), 1);
+
+	/* lapsed and nobody took it: written and the lease cleared */
+	put_plain(f->s, "beta", "AT-old-1234567890", "RT-old-1234567890");
+	l.account = "beta";
+	take(f->s, &f->me, &l, 1, now - 200, 60);
+	ot_credential_clear(&l.cred);
+	take(f->s, &parent, &l, 1, now - 100, 60); /* B's lapsed too */
+	ot_credential_clear(&l.cred);
+	assert_int_equal(commit_sent(f->s, &f->me, "beta", "RT-old-1234567890"), 0);
+	get_ok(f->s, "beta", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-new-1234567890");
+	assert_null(c.lease_host);
+	assert_int_equal(c.lease_expires_at, 0);
+	assert_string_equal(c.inflight_fp, "");
+	ot_credential_clear(&c);
+}
+
+/* Our own in-flight marker (a failed commit, a reloaded engine with the same holder) is a
+ * lost answer too; once committed or released it is not. */
+static void test_lease_own_marker_lost_answer(void **state)
+{
+	fixture *f = *state;
+	ot_lease l = {.account = "acme"};
+	ot_credential next;
+	ot_commit cm = {&next, NULL, true, NULL};
+	const char *names[] = {"acme"};
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-old-1234567890", "RT-old-1234567890");
+	take(f->s, &f->me, &l, 1, 1000, 600);
+	assert_false(l.lost_answer);
+	ot_credential_copy(&next, &l.cred);
+	ot_credential_clear(&l.cred);
+	/* the answer was lost: committed keeping the lease and its marker */
+	next.failures = 1;
+	assert_int_equal(ot_store_commit(f->s, &f->me, &cm, 1, NULL, &err), 0);
+	take(f->s, &f->me, &l, 1, 1010, 600); /* still ours, not expired */
+	assert_true(l.granted);
+	assert_true(l.lost_answer);
+	ot_credential_clear(&l.cred);
+	/* a plain failure clears the lease: no marker, nothing lost */
+	cm.keep_lease = false;
+	assert_int_equal(ot_store_commit(f->s, &f->me, &cm, 1, NULL, &err), 0);
+	take(f->s, &f->me, &l, 1, 1020, 600);
+	assert_false(l.lost_answer);
+	ot_credential_clear(&l.cred);
+	assert_int_equal(ot_store_lease_release(f->s, &f->me, names, 1, &err), 0);
+	take(f->s, &f->me, &l, 1, 1030, 600);
+	assert_false(l.lost_answer);
+	ot_credential_clear(&l.cred);
+	ot_credential_clear(&next);
+}
+
+/* Field 22 of /proc/PID/stat, 0 if unreadable. */
+static int64_t proc_start(int64_t pid)
+{
+	char path[64], buf[1024], *p;
+	long long v = 0;
+	size_t got;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
+	fp = fopen(path, "r");
+	if (!fp)
+		return 0;
+	got = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[got] = '\0';
+	p = strrchr(buf, ')');
+	for (int i = 0; p && i < 20; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%lld", &v) != 1)
+		return 0;
+	return (int64_t)v;
+}
+
+/* Writes a lease straight into the row, as another process (maybe in another PID namespace)
+ * would have; the marker is on the current token. */
+static void lease_raw(ot_store *s, const char *account, const char *host, int64_t pid,
+                      int64_t ns, int64_t start, int64_t expires)
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_prepare_v2(s->db,
+	                                    "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
+	                                    " lease_ns = ?4, lease_start = ?5, lease_expires_at = ?6,"
+	                                    " inflight_fp = refresh_fp WHERE account = ?1",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, pid);
+	sqlite3_bind_int64(st, 4, ns);
+	sqlite3_bind_int64(st, 5, start);
+	sqlite3_bind_int64(st, 6, expires);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(s->db), 1);
+	sqlite3_finalize(st);
+}
+
+static bool take_granted(ot_store *s, const ot_holder *h, const char *account, int64_t now)
+{
+	ot_lease l = {.account = account};
+	bool granted;
+
+	take(s, h, &l, 1, now, 60);
+	granted = l.granted;
+	ot_credential_clear(&l.cred);
+	return granted;
+}
+
+static void test_holder_nonce(void **state)
+{
+	fixture *f = *state;
+	ot_holder me, zero = {.host = HOST, .pid = (int64_t)getpid()};
+	int64_t ppid = (int64_t)getppid(), pstart = proc_start(ppid), self;
+	ot_lease l = {.account = "acme"};
+	ot_credential c;
+
+	ot_holder_init(&me, HOST);
+	assert_int_equal(me.pid, (int64_t)getpid());
+	if (me.pid_ns == 0 || me.start == 0 || pstart == 0)
+		skip(); /* no /proc here */
+	assert_int_equal(me.start, proc_start(me.pid));
+	self = me.start;
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-1234567890", "RT-1234567890");
+
+	/* a holder with this pid but no nonce is this process: it writes ours */
+	take(f->s, &zero, &l, 1, 1000, 60);
+	assert_true(l.granted);
+	ot_credential_clear(&l.cred);
+	assert_int_equal(db_int_s(f->s, "SELECT lease_ns FROM credentials"), me.pid_ns);
+	assert_int_equal(db_int_s(f->s, "SELECT lease_start FROM credentials"), self);
+	assert_true(take_granted(f->s, &me, "acme", 1001));
+
+	/* same host, same pid, another PID namespace (two containers, both this pid): not ours,
+	 * trusted until it expires - even a pid dead here, whose pids mean nothing here */
+	lease_raw(f->s, "acme", HOST, me.pid, me.pid_ns + 1, self, 1100);
+	assert_false(take_granted(f->s, &me, "acme", 1050));
+	assert_int_equal(commit_sent(f->s, &me, "acme", NULL), 1); /* not ours to commit */
+	lease_raw(f->s, "acme", HOST, dead_pid(), me.pid_ns + 1, 5, 1100);
+	assert_false(take_granted(f->s, &me, "acme", 1050));
+	l.account = "acme";
+	take(f->s, &me, &l, 1, 1100, 60); /* expired */
+	assert_true(l.granted);
+	assert_true(l.lost_answer);
+	ot_credential_clear(&l.cred);
+
+	/* our namespace: a live pid that started when the holder did holds it... */
+	lease_raw(f->s, "acme", HOST, ppid, me.pid_ns, pstart, 2000);
+	assert_false(take_granted(f->s, &me, "acme", 1200));
+	/* ...a live pid that started later is a reused pid: the holder is gone */
+	lease_raw(f->s, "acme", HOST, ppid, me.pid_ns, pstart - 1, 2000);
+	assert_true(take_granted(f->s, &me, "acme", 1200));
+	/* our own pid with another start time: a previous process, not us, and gone */
+	lease_raw(f->s, "acme", HOST, me.pid, me.pid_ns, self - 1, 2000);
+	assert_int_equal(commit_sent(f->s, &me, "acme", NULL), 1);
+	l.account = "acme";
+	take(f->s, &me, &l, 1, 1200, 60);
+	assert_true(l.granted);
+	assert_true(l.lost_answer);
+	ot_credential_clear(&l.cred);
+	/* unknown nonce (0): judged by host and pid as before */
+	lease_raw(f->s, "acme", HOST, ppid, 0, 0, 2000);
+	assert_false(take_granted(f->s, &me, "acme", 1200));
+	lease_raw(f->s, "acme", HOST, dead_pid(), 0, 0, 2000);
+	assert_true(take_granted(f->s, &me, "acme", 1200));
+
+	/* release and commit only touch our exact lease */
+	lease_raw(f->s, "acme", HOST, me.pid, me.pid_ns + 1, self, 2000);
+	{
+		const char *names[] = {"acme"};
+		ot_err err = {{0}};
+		assert_int_equal(ot_store_lease_release(f->s, &me, names, 1, &err), 0);
+	}
+	get_ok(f->s, "acme", 0, &c);
+	assert_int_equal(c.lease_expires_at, 2000);
+	ot_credential_clear(&c);
+	lease_raw(f->s, "acme", HOST, me.pid, me.pid_ns, self, 2000);
+	assert_int_equal(commit_sent(f->s, &me, "acme", NULL), 0);
+	get_ok(f->s, "acme", 1, &c);
+	assert_null(c.lease_host);
+	assert_string_equal(c.refresh_token, "RT-new-1234567890");
+	ot_credential_clear(&c);
+	assert_int_equal(db_int_s(f->s, "SELECT lease_ns + lease_start FROM credentials"), 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1429,6 +1701,9 @@ int main(void)
 	        T(test_without_secrets_never_reads_secrets),
 	        T(test_commit_unchanged_tokens_not_rewritten),
 	        T(test_delete_removes_secrets),
+	        T(test_commit_lapsed_unrotated_written),
+	        T(test_lease_own_marker_lost_answer),
+	        T(test_holder_nonce),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
