@@ -458,15 +458,45 @@ static int eng_write(ot_engine *e, ot_err *err)
 	return rc;
 }
 
-/* Collects what finished, stores it (before any callback and before any new request: a
- * rotated refresh token first of all), then refills the freed slots from the leased-ahead
- * pool; again while the performs themselves finished more transfers. Nothing new starts
- * while a commit is failing. */
+/* Refills the slots of the transfers that just finished, before their answers are parsed
+ * and committed, so the next wave is on the wire while this one is stored. Only while the
+ * last commit succeeded (nothing new starts while one is failing); only jobs already leased
+ * (READY), which are other accounts than the finished ones: an account's new refresh token
+ * is still committed before its callback, its output and any further lease of it. */
+static void eng_start_early(ot_engine *e, int64_t now)
+{
+	const ot_http_req *r;
+	size_t before = e->inflight;
+
+	if (e->commit_failing || !e->ready || !ot_http_collect(e->http))
+		return;
+	/* the finished transfers free their slots (the counts come back before they are
+	 * finished, where eng_finish_done() takes them off for good) */
+	for (r = ot_http_collected(e->http, NULL); r; r = ot_http_collected(e->http, r)) {
+		const eng_job *job = ot_http_req_user(r);
+		e->provs[job->prov].inflight--;
+		e->inflight--;
+	}
+	eng_start_ready(e, now);
+	for (r = ot_http_collected(e->http, NULL); r; r = ot_http_collected(e->http, r)) {
+		const eng_job *job = ot_http_req_user(r);
+		e->provs[job->prov].inflight++;
+		e->inflight++;
+	}
+	if (e->inflight > before) /* put the new requests on the wire */
+		ot_http_perform(e->http);
+}
+
+/* Collects what finished and stores it (before any callback: a rotated refresh token first
+ * of all), the freed slots refilled from the leased-ahead pool first (eng_start_early);
+ * again while the performs themselves finished more transfers. Nothing new starts while a
+ * commit is failing. */
 static int eng_harvest(ot_engine *e, int64_t now, ot_err *err)
 {
 	int rc = 0;
 
 	for (int pass = 0; pass < 16; pass++) {
+		eng_start_early(e, now);
 		if (ot_http_finished_waiting(e->http))
 			eng_finish_done(e, now);
 		if (e->n_outs && eng_write(e, rc < 0 ? &(ot_err){{0}} : err) < 0)

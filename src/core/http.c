@@ -17,6 +17,8 @@ struct ot_http_req {
 	ot_http_req *prev, *next;
 	bool attached; /* added to the multi handle */
 	bool done;
+	bool collected;  /* finished, detached, in the owner's done queue */
+	ot_http_req *done_next;
 	struct curl_slist *headers;
 	char *url;
 	char *ca_file;
@@ -46,6 +48,8 @@ struct ot_http {
 	int n_pool;
 	int attached; /* requests added to the multi handle and not yet detached */
 	int running;  /* as of the last curl_multi_perform() */
+	ot_http_req *done_head, *done_tail; /* collected, not yet returned by next_done */
+	size_t n_done;
 };
 
 /* --- forms and client authentication --- */
@@ -460,6 +464,22 @@ static void list_unlink(ot_http *h, ot_http_req *r)
 	r->prev = r->next = NULL;
 }
 
+static void done_unlink(ot_http *h, ot_http_req *r)
+{
+	ot_http_req **pp = &h->done_head, *prev = NULL;
+
+	for (; *pp && *pp != r; pp = &(*pp)->done_next)
+		prev = *pp;
+	if (!*pp)
+		return;
+	*pp = r->done_next;
+	if (h->done_tail == r)
+		h->done_tail = prev;
+	r->done_next = NULL;
+	r->collected = false;
+	h->n_done--;
+}
+
 void ot_http_req_free(ot_http_req *r)
 {
 	ot_http *h;
@@ -468,6 +488,8 @@ void ot_http_req_free(ot_http_req *r)
 		return;
 	h = r->owner;
 	if (h) {
+		if (r->collected)
+			done_unlink(h, r);
 		if (r->attached) {
 			curl_multi_remove_handle(h->multi, r->easy);
 			h->attached--;
@@ -693,10 +715,11 @@ int ot_http_perform(ot_http *h)
 
 int ot_http_finished_waiting(const ot_http *h)
 {
-	return h->attached > h->running ? h->attached - h->running : 0;
+	return (h->attached > h->running ? h->attached - h->running : 0) + (int)h->n_done;
 }
 
-ot_http_req *ot_http_next_done(ot_http *h)
+/* Detaches one finished transfer from the multi handle, or NULL. */
+static ot_http_req *http_take_done(ot_http *h)
 {
 	CURLMsg *m;
 	int left = 0;
@@ -715,6 +738,43 @@ ot_http_req *ot_http_next_done(ot_http *h)
 		return r;
 	}
 	return NULL;
+}
+
+size_t ot_http_collect(ot_http *h)
+{
+	ot_http_req *r;
+
+	while ((r = http_take_done(h))) {
+		r->collected = true;
+		r->done_next = NULL;
+		if (h->done_tail)
+			h->done_tail->done_next = r;
+		else
+			h->done_head = r;
+		h->done_tail = r;
+		h->n_done++;
+	}
+	return h->n_done;
+}
+
+ot_http_req *ot_http_collected(const ot_http *h, const ot_http_req *after)
+{
+	return after ? after->done_next : h->done_head;
+}
+
+ot_http_req *ot_http_next_done(ot_http *h)
+{
+	ot_http_req *r = h->done_head;
+
+	if (!r)
+		return http_take_done(h);
+	h->done_head = r->done_next;
+	if (!h->done_head)
+		h->done_tail = NULL;
+	r->done_next = NULL;
+	r->collected = false;
+	h->n_done--;
+	return r;
 }
 
 int ot_http_wait(ot_http *h, struct pollfd *extra, unsigned n_extra, int timeout_ms)

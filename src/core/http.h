@@ -77,6 +77,12 @@ int ot_http_perform(ot_http *h);
 int ot_http_finished_waiting(const ot_http *h);
 /* Returns one finished request (detached from the multi handle), or NULL. */
 ot_http_req *ot_http_next_done(ot_http *h);
+/* Detaches every finished transfer from the multi handle (their connections go back to the
+ * pool for new transfers) and queues them for ot_http_next_done(), which returns them first.
+ * Returns how many are queued. */
+size_t ot_http_collect(ot_http *h);
+/* Walks the queued finished requests: the first with after NULL, else the one after it. */
+ot_http_req *ot_http_collected(const ot_http *h, const ot_http_req *after);
 /* Wipes and frees a request (finished or not; an unfinished one is aborted). */
 void ot_http_req_free(ot_http_req *r);
 
