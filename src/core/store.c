@@ -40,7 +40,7 @@
 /* The row's lease is held by the holder ?H (host), ?P (pid), ?N (pid namespace), ?S (start
  * time); an unknown (0) nonce on either side matches (store.h: ours). */
 #define LEASE_HELD_BY(H, P, N, S)                                                                  \
-	" lease_host = " H " AND lease_pid = " P " AND (lease_ns = " N " OR lease_ns = 0 OR " N   \
+	" lease_host = " H " AND lease_pid = " P " AND (lease_ns = " N " OR lease_ns = 0 OR " N    \
 	" = 0) AND (lease_start = " S " OR lease_start = 0 OR " S " = 0)"
 
 /* The lease columns of a commit: kept when ?19, else cleared. */
@@ -107,9 +107,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                            " WHERE account = ?1 AND" LEASE_HELD_BY("?20", "?21", "?22", "?23"),
         /* A commit whose lease is no longer ours, written while nobody rotated the refresh
          * token it sent (?20); the lease is left (?19) to another live holder. */
-        [ST_CRED_COMMIT_UNHELD] = "UPDATE credentials SET " CRED_SET_FIELDS
-                                  "," LEASE_CLEAR_UNLESS_19
-                                  " WHERE account = ?1 AND refresh_fp = ?20",
+        [ST_CRED_COMMIT_UNHELD] =
+                "UPDATE credentials SET " CRED_SET_FIELDS "," LEASE_CLEAR_UNLESS_19
+                " WHERE account = ?1 AND refresh_fp = ?20",
         [ST_CRED_INSERT_EMPTY] = "INSERT OR IGNORE INTO credentials (account) VALUES (?1)",
         [ST_CRED_DELETE] = "DELETE FROM credentials WHERE account = ?1",
         /* The token values (?2 / ?4: keep the stored one). An unchanged pair is not rewritten:
@@ -125,10 +125,10 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_LEASE_WRITE] = "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
                            " lease_expires_at = ?4, inflight_fp = ?5, lease_ns = ?6,"
                            " lease_start = ?7 WHERE account = ?1",
-        [ST_LEASE_RELEASE] = "UPDATE credentials SET lease_host = NULL, lease_pid = 0,"
-                             " lease_expires_at = 0, inflight_fp = '', lease_ns = 0,"
-                             " lease_start = 0 WHERE account = ?1 AND"
-                             LEASE_HELD_BY("?2", "?3", "?4", "?5"),
+        [ST_LEASE_RELEASE] =
+                "UPDATE credentials SET lease_host = NULL, lease_pid = 0,"
+                " lease_expires_at = 0, inflight_fp = '', lease_ns = 0,"
+                " lease_start = 0 WHERE account = ?1 AND" LEASE_HELD_BY("?2", "?3", "?4", "?5"),
         [ST_EVENT_INSERT] = "INSERT INTO events (at, account, kind, reason, old_fp, new_fp, actor)"
                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         [ST_EVENTS_ACCOUNT] = EVENT_SELECT " WHERE account = ?1" EVENT_ORDER,
@@ -417,8 +417,8 @@ typedef struct lease_nonce {
 } lease_nonce;
 
 /* Reads one row (its lease nonce into nonce if not NULL): 1 found, 0 not, -1 error. */
-static int cred_load_nonce(ot_store *s, const char *account, int with_secrets,
-                           ot_credential *out, lease_nonce *nonce, ot_err *err)
+static int cred_load_nonce(ot_store *s, const char *account, int with_secrets, ot_credential *out,
+                           lease_nonce *nonce, ot_err *err)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -763,8 +763,8 @@ static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t 
 	/* A marker on the current token, a lapsed holder's or our own (an earlier attempt of
 	 * ours whose answer was lost, a failed commit, a reloaded engine): that token may have
 	 * been rotated on the server. */
-	l->lost_answer = l->cred.inflight_fp[0] &&
-	                 strcmp(l->cred.inflight_fp, l->cred.refresh_fp) == 0;
+	l->lost_answer =
+	        l->cred.inflight_fp[0] && strcmp(l->cred.inflight_fp, l->cred.refresh_fp) == 0;
 	if (lease_write(s, l->account, h, now + seconds, l->cred.refresh_fp, err) < 0)
 		return -1;
 	ot_credential_set_str(&l->cred.lease_host, h->host);

@@ -821,8 +821,9 @@ static void test_commit_batch_mixed(void **state)
 	ot_event ev[3] = {{.at = 7, .kind = (char *)"refreshed"},
 	                  {.at = 8, .kind = (char *)"refreshed"},
 	                  {.at = 9, .kind = (char *)"failed"}};
-	ot_commit cm[3] = {
-	        {&next[0], &ev[0], false, NULL}, {&next[1], &ev[1], false, NULL}, {&next[2], &ev[2], true, NULL}};
+	ot_commit cm[3] = {{&next[0], &ev[0], false, NULL},
+	                   {&next[1], &ev[1], false, NULL},
+	                   {&next[2], &ev[2], true, NULL}};
 	const char *names[3] = {"a", "b", "c"};
 	ot_event *evs = NULL;
 	size_t skipped = 0, n = 0, i;
@@ -1395,7 +1396,6 @@ static void test_delete_removes_secrets(void **state)
 	assert_int_equal(db_int(f->path, "SELECT count(*) FROM secrets"), 1);
 }
 
-
 /* One integer from the store's own connection. */
 static int64_t db_int_s(ot_store *s, const char *sql)
 {
@@ -1553,17 +1553,18 @@ static int64_t proc_start(int64_t pid)
 
 /* Writes a lease straight into the row, as another process (maybe in another PID namespace)
  * would have; the marker is on the current token. */
-static void lease_raw(ot_store *s, const char *account, const char *host, int64_t pid,
-                      int64_t ns, int64_t start, int64_t expires)
+static void lease_raw(ot_store *s, const char *account, const char *host, int64_t pid, int64_t ns,
+                      int64_t start, int64_t expires)
 {
 	sqlite3_stmt *st;
 
-	assert_int_equal(sqlite3_prepare_v2(s->db,
-	                                    "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
-	                                    " lease_ns = ?4, lease_start = ?5, lease_expires_at = ?6,"
-	                                    " inflight_fp = refresh_fp WHERE account = ?1",
-	                                    -1, &st, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	        sqlite3_prepare_v2(s->db,
+	                           "UPDATE credentials SET lease_host = ?2, lease_pid = ?3,"
+	                           " lease_ns = ?4, lease_start = ?5, lease_expires_at = ?6,"
+	                           " inflight_fp = refresh_fp WHERE account = ?1",
+	                           -1, &st, NULL),
+	        SQLITE_OK);
 	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, pid);
