@@ -141,13 +141,16 @@ static void eng_abandon_outs(ot_engine *e)
 		if (o->commit) {
 			o->res.kind = OT_RESULT_ERROR;
 			if (o->res.rotated)
-				snprintf(o->reason, sizeof(o->reason),
-				         "the new refresh token was NOT stored (%.300s); the server "
-				         "has rotated it: the next attempt resends the old one once, "
-				         "which works only inside the server's grace period",
-				         why);
+				snprintf(
+				        o->reason, sizeof(o->reason),
+				        "the new refresh token was NOT stored (%.300s); the server "
+				        "has rotated it: the next attempt resends the old one "
+				        "once, "
+				        "which works only inside the server's grace period",
+				        why);
 			else
-				snprintf(o->reason, sizeof(o->reason), "result not stored: %.300s", why);
+				snprintf(o->reason, sizeof(o->reason), "result not stored: %.300s",
+				         why);
 		}
 		o->commit = o->release = o->event_only = false;
 	}
@@ -189,8 +192,7 @@ static void eng_scrub_one(char *reason, size_t n, const char *tok)
 	snprintf(reason, n, "%s", out);
 }
 
-void eng_reason_scrub(char *reason, size_t n, const ot_credential *c,
-                      const char *secret)
+void eng_reason_scrub(char *reason, size_t n, const ot_credential *c, const char *secret)
 {
 	eng_scrub_one(reason, n, secret);
 	if (!c)
@@ -357,6 +359,41 @@ static void eng_enqueue(ot_engine *e, uint32_t j, eng_mode mode)
 	job->mode = (uint8_t)mode;
 	eng_list_push(e, &e->provs[job->prov].queued, j);
 	e->queued++;
+	e->resort = true;
+}
+
+/* Moves queued jobs whose stored credential carries a lapsed in-flight marker (a lost
+ * answer) to the head of their provider's queue: a grace period is running for them. */
+static void eng_queue_lost_first(ot_engine *e)
+{
+	ot_credential *list = NULL;
+	size_t n = 0;
+	ot_err err;
+	bool *lost;
+	bool any = false;
+
+	e->resort = false;
+	if (ot_store_list(e->st, 0, &list, &n, &err) < 0)
+		return;
+	lost = eng_calloc(e->n_jobs ? e->n_jobs : 1, sizeof(*lost));
+	for (size_t i = 0; i < n; i++) {
+		uint32_t j = list[i].account ? eng_find(e, list[i].account) : ENG_NONE;
+		if (j != ENG_NONE && e->jobs[j].state == JOB_QUEUED &&
+		    eng_cred_lost_marker(&list[i]))
+			any = lost[j] = true;
+	}
+	ot_store_list_free(list, n);
+	for (size_t p = 0; any && p <= e->n_provs; p++) {
+		eng_list first = {ENG_NONE, ENG_NONE, 0}, rest = {ENG_NONE, ENG_NONE, 0};
+		uint32_t j;
+		while ((j = eng_list_pop(e, &e->provs[p].queued)) != ENG_NONE)
+			eng_list_push(e, lost[j] ? &first : &rest, j);
+		while ((j = eng_list_pop(e, &first)) != ENG_NONE)
+			eng_list_push(e, &e->provs[p].queued, j);
+		while ((j = eng_list_pop(e, &rest)) != ENG_NONE)
+			eng_list_push(e, &e->provs[p].queued, j);
+	}
+	free(lost);
 }
 
 int ot_engine_submit(ot_engine *e, const char *account, bool force, ot_err *err)
@@ -520,6 +557,8 @@ int ot_engine_step(ot_engine *e, ot_err *err)
 	/* Results kept from an earlier step (a failed commit) are retried first. */
 	if (eng_harvest(e, now, err) < 0)
 		rc = -1;
+	if (rc == 0 && !e->commit_failing && e->queued && e->resort)
+		eng_queue_lost_first(e);
 	if (rc == 0 && !e->commit_failing && e->queued && eng_lease_batch(e, now, err) < 0)
 		rc = -1;
 	if (!e->commit_failing)

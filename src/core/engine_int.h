@@ -109,6 +109,7 @@ struct ot_engine {
 	int conc;
 	size_t queued, ready, inflight;
 	bool stopped;
+	bool resort; /* jobs queued since the last lease batch: put lost answers first */
 	uint64_t rng;
 	int64_t started, last_beat;
 	ot_lease *leases; /* lease batch buffer */
@@ -152,7 +153,6 @@ int eng_flush(ot_engine *e, ot_err *err);
  * whose commit or release is still to be done stay. */
 void eng_deliver(ot_engine *e);
 /* Cuts the token values we hold out of a reason (a server that echoes them). */
-void eng_reason_scrub(char *reason, size_t n, const ot_credential *c,
-                      const char *secret);
+void eng_reason_scrub(char *reason, size_t n, const ot_credential *c, const char *secret);
 
 #endif
