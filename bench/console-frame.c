@@ -146,7 +146,7 @@ static int build_store(const char *dir, size_t n)
 {
 	char path[512];
 	ot_err err = {{0}};
-	ot_holder h = {"bench", (int64_t)getpid()};
+	ot_holder h = {.host = "bench", .pid = (int64_t)getpid()};
 	ot_lease *leases = calloc(BATCH, sizeof(ot_lease));
 	ot_commit *commits = calloc(BATCH, sizeof(ot_commit));
 	ot_credential *creds = calloc(BATCH, sizeof(ot_credential));
