@@ -120,7 +120,7 @@ unit: $(UNIT_BIN)
 e2e: $(BIN) $(FULL_BIN) $(IDP_BIN)
 	@OAUTHTOP=$(abspath $(BIN)) OT_IDP=$(abspath $(IDP_BIN)) sh tests/e2e/run.sh
 
-check-run: unit e2e
+check-run: $(BENCH_BIN) unit e2e
 
 # libFuzzer harnesses (clang) for the token parser, the configuration and the theme loader.
 FUZZ_SECONDS ?= 30
