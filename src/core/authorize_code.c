@@ -3,6 +3,7 @@
  * authorization URL, serve exactly one redirect to /callback after checking `state` (and
  * `iss`, RFC 9207, when the provider has an issuer), close, exchange the code. */
 #include "core/authorize_int.h"
+#include "core/b64.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,29 +23,6 @@
 
 /* ---- PKCE and state ----------------------------------------------------------------- */
 
-static void b64url(const unsigned char *in, size_t n, char *out)
-{
-	static const char tab[] =
-	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t o = 0, i;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (i < n) {
-		unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		if (i + 1 < n)
-			out[o++] = tab[(v >> 6) & 63];
-	}
-	out[o] = '\0';
-}
-
 /* n random bytes, base64url without padding, into out (at least 4 * n / 3 + 2 bytes). */
 static int code_random(char *out, size_t n)
 {
@@ -60,7 +38,7 @@ static int code_random(char *out, size_t n)
 		if (r > 0)
 			got += (size_t)r;
 	}
-	b64url(buf, n, out);
+	ot_b64_encode(buf, n, 1, out);
 	ot_wipe(buf, sizeof(buf));
 	return 0;
 }
@@ -73,7 +51,7 @@ static int code_challenge(const char *verifier, char out[64])
 
 	if (!EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(), NULL) || mdlen != 32)
 		return -1;
-	b64url(md, mdlen, out);
+	ot_b64_encode(md, mdlen, 1, out);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /* http.c - the OAuth HTTP client over libcurl (the only core file that includes curl.h). */
 #include "core/http.h"
+#include "core/b64.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -130,29 +131,6 @@ void ot_http_spec_clear(ot_http_spec *s)
 	ot_form_clear(&s->form);
 }
 
-static void base64_encode(const unsigned char *in, size_t n, char *out)
-{
-	static const char tab[] =
-	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t i, o = 0;
-
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = tab[(v >> 6) & 63];
-		out[o++] = tab[v & 63];
-	}
-	if (i < n) {
-		unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0);
-		out[o++] = tab[v >> 18];
-		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		out[o++] = '=';
-	}
-	out[o] = '\0';
-}
-
 /* "Basic " + base64(urlenc(id) ":" urlenc(secret)), RFC 6749 §2.3.1. */
 static char *basic_authorization(const char *id, const char *secret)
 {
@@ -172,7 +150,7 @@ static char *basic_authorization(const char *id, const char *secret)
 		abort();
 	}
 	memcpy(out, "Basic ", 6);
-	base64_encode((const unsigned char *)pair.buf, pair.len, out + 6);
+	ot_b64_encode((const unsigned char *)pair.buf, pair.len, 0, out + 6);
 	ot_form_clear(&pair);
 	return out;
 }
