@@ -205,9 +205,17 @@ static void device_on_authorization(ot_auth *x, const ot_http_result *r, int64_t
 		x->verification_uri_complete = NULL;
 	}
 	x->state = OT_AUTH_WAITING;
-	x->next_poll_at = now + x->interval;
+	x->next_poll_at = now + x->interval + 1; /* whole seconds: see device_schedule() */
 	auth_message(x, "waiting for approval of code %s (expires in %lld s)", x->user_code,
 	             (long long)(x->expires_at - now));
+}
+
+/* Times here are whole seconds: "now" may be late in its second, and a poll at next_poll_at
+ * fires early in its. One second more keeps every gap at least the interval (RFC 8628 §3.5:
+ * the client MUST wait that long; a shorter gap earns another slow_down). */
+static void device_schedule(ot_auth *x, int64_t now, int64_t delay)
+{
+	x->next_poll_at = now + delay + 1;
 }
 
 static void device_send_poll(ot_auth *x, int64_t now)
@@ -233,13 +241,13 @@ static void device_on_poll(ot_auth *x, const ot_http_result *r, int64_t now)
 	code = v.error_code;
 	if (strcmp(code, "authorization_pending") == 0) {
 		x->transient = 0;
-		x->next_poll_at = now + x->interval;
+		device_schedule(x, now, x->interval);
 		auth_message(x, "waiting for approval of code %s (expires in %lld s)", x->user_code,
 		             (long long)(x->expires_at - now));
 	} else if (strcmp(code, "slow_down") == 0) {
 		/* RFC 8628 §3.5: +5 s for this and every later poll. */
 		x->interval += 5;
-		x->next_poll_at = now + x->interval;
+		device_schedule(x, now, x->interval);
 		auth_message(x, "the server asked to slow down: polling every %lld s",
 		             (long long)x->interval);
 	} else if (strcmp(code, "expired_token") == 0) {
@@ -254,7 +262,7 @@ static void device_on_poll(ot_auth *x, const ot_http_result *r, int64_t now)
 			d = DEVICE_TRANSIENT_MAX;
 		if (v.retry_at > now + d)
 			d = v.retry_at - now;
-		x->next_poll_at = now + d;
+		device_schedule(x, now, d);
 		auth_message(x, "poll failed (%s): trying again in %lld s", v.reason, (long long)d);
 	} else {
 		auth_take_token(x, &v, "device authorization");
