@@ -4,7 +4,9 @@
 # family) with 3-second access tokens, so every account is due about every second:
 #   1. `refresh --all --force` in a loop (0.2 s apart),
 #   2. and 3. two daemons,
-#   4. the console (script mode) pressing R (refresh what is due) every 300 ms.
+#   4. the console (script mode) pressing R (refresh what is due) and r (refresh the selected
+#      row now, due or not) in turn, 300 ms apart: R alone can lose every race to the daemons
+#      on a slow (sanitizer) build, and then the console never takes part.
 # Proven from the server's request log and counters: zero invalid_grant, zero refresh token
 # presented twice (no request with presented_state "rotated", no fingerprint presented twice),
 # no family revoked; at the end the store holds every family's current refresh token.
@@ -42,10 +44,13 @@ write_config "$accts" '"max_concurrency": 8,' '"window": 2, "min_interval": 1, "
   "lease_seconds": 20, "timeouts": { "connect": 2, "total": 4 },'
 for a in $accts; do import_seed "$a" 2; done
 
-# The console's script: R, wait 300 ms, ... for the whole run.
+# The console's script: R, wait 300 ms, r, wait 300 ms, ... for the whole run.
 presses=$((SECONDS_RUN * 1000 / 300))
 i=0
-while [ $i -lt $presses ]; do printf 'R\n:wait 300\n'; i=$((i + 1)); done >"$T/console.script"
+while [ $i -lt $presses ]; do
+	if [ $((i % 2)) = 0 ]; then printf 'R\n:wait 300\n'; else printf 'r\n:wait 300\n'; fi
+	i=$((i + 1))
+done >"$T/console.script"
 echo ':quit' >>"$T/console.script"
 
 deadline=$(($(date +%s) + SECONDS_RUN))
