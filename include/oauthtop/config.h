@@ -106,6 +106,9 @@ size_t ot_config_account_count(const ot_config *cfg);
 const ot_account *ot_config_account(const ot_config *cfg, size_t i);
 /* NULL when no account has that name. */
 const ot_account *ot_config_find_account(const ot_config *cfg, const char *name);
+/* The index (for ot_config_account) of the i-th account in name order (strcmp); SIZE_MAX
+ * when i is out of range. The configuration keeps this order for its lookups anyway. */
+size_t ot_config_account_by_name(const ot_config *cfg, size_t i);
 
 size_t ot_config_provider_count(const ot_config *cfg);
 const ot_provider *ot_config_provider(const ot_config *cfg, size_t i);

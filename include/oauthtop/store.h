@@ -38,6 +38,16 @@ int ot_store_get(ot_store *s, const char *account, int with_secrets, ot_credenti
 int ot_store_list(ot_store *s, int with_secrets, ot_credential **out, size_t *n, ot_err *err);
 void ot_store_list_free(ot_credential *list, size_t n);
 
+/* Walks every stored credential in account order with what decides its health and what a
+ * list shows, and nothing copied: account, the times (access_expires_at, refresh_expires_at,
+ * refresh_issued_at, last_attempt_at, last_success_at, next_attempt_at, lease_expires_at),
+ * has_access_token, has_refresh_token, last_outcome, last_error, failures and client_fp; the
+ * other fields are zero (fingerprints empty, no secrets). The strings belong to the store and
+ * are valid only during that call of fn. fn must not use the store; a negative return stops
+ * the walk, which then returns -1 (fn sets err). The console reads 100,000 rows this way. */
+typedef int (*ot_store_each_fn)(const ot_credential *c, void *user, ot_err *err);
+int ot_store_each(ot_store *s, ot_store_each_fn fn, void *user, ot_err *err);
+
 /* Inserts or replaces the credential (all fields, lease included), durably. */
 int ot_store_put(ot_store *s, const ot_credential *c, ot_err *err);
 

@@ -1240,6 +1240,11 @@ const ot_account *ot_config_find_account(const ot_config *cfg, const char *name)
 	return hit ? *hit : NULL;
 }
 
+size_t ot_config_account_by_name(const ot_config *cfg, size_t i)
+{
+	return i < cfg->n_accounts ? (size_t)(cfg->by_name[i] - cfg->accounts) : SIZE_MAX;
+}
+
 size_t ot_config_provider_count(const ot_config *cfg)
 {
 	return cfg->n_providers;

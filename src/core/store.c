@@ -23,6 +23,11 @@
 	"refresh_expires_at, refresh_issued_at, last_attempt_at, last_success_at, "                \
 	"last_outcome, last_error, failures, next_attempt_at, client_fp, lease_host, "             \
 	"lease_pid, lease_expires_at, inflight_fp, updated_at, lease_ns, lease_start"
+/* What ot_store_each reads, in this order (summary_read). */
+#define CRED_SUMMARY_COLS                                                                          \
+	"account, access_expires_at, access_fp <> '', refresh_fp <> '', refresh_expires_at, "      \
+	"refresh_issued_at, last_attempt_at, last_success_at, last_outcome, last_error, "          \
+	"failures, next_attempt_at, client_fp, lease_expires_at"
 #define CRED_SECRET_COLS CRED_COLS ", access_token, refresh_token"
 #define CRED_SECRET_FROM "credentials LEFT JOIN secrets USING (account)"
 #define CRED_NCOLS       22
@@ -67,6 +72,7 @@ typedef enum store_stmt {
 	ST_CRED_GET_SECRETS,
 	ST_CRED_LIST,
 	ST_CRED_LIST_SECRETS,
+	ST_CRED_SUMMARY,
 	ST_CRED_UPDATE,
 	ST_CRED_COMMIT,
 	ST_CRED_COMMIT_UNHELD,
@@ -101,6 +107,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         [ST_CRED_LIST] = "SELECT " CRED_COLS " FROM credentials ORDER BY account",
         [ST_CRED_LIST_SECRETS] =
                 "SELECT " CRED_SECRET_COLS " FROM " CRED_SECRET_FROM " ORDER BY account",
+        /* ot_store_each: fewer columns than a list (each costs every row a decode). */
+        [ST_CRED_SUMMARY] = "SELECT " CRED_SUMMARY_COLS " FROM credentials ORDER BY account",
         [ST_CRED_UPDATE] = "UPDATE credentials SET " CRED_SET_FIELDS " WHERE account = ?1",
         /* A commit: only where h holds the lease (?20..?23), which it clears unless ?19. */
         [ST_CRED_COMMIT] = "UPDATE credentials SET " CRED_SET_FIELDS "," LEASE_CLEAR_UNLESS_19
@@ -376,10 +384,13 @@ void ot_store_close(ot_store *s)
 
 /* --- credentials --- */
 
+static ot_outcome outcome_of(int64_t v)
+{
+	return v >= OT_OUTCOME_NONE && v <= OT_OUTCOME_CLIENT ? (ot_outcome)v : OT_OUTCOME_NONE;
+}
+
 static void cred_read(sqlite3_stmt *st, int with_secrets, ot_credential *c)
 {
-	int64_t outcome = sqlite3_column_int64(st, 10);
-
 	memset(c, 0, sizeof(*c));
 	c->account = col_dup(st, 0);
 	c->token_type = col_dup(st, 1);
@@ -393,9 +404,7 @@ static void cred_read(sqlite3_stmt *st, int with_secrets, ot_credential *c)
 	c->refresh_issued_at = sqlite3_column_int64(st, 7);
 	c->last_attempt_at = sqlite3_column_int64(st, 8);
 	c->last_success_at = sqlite3_column_int64(st, 9);
-	c->last_outcome = (outcome >= OT_OUTCOME_NONE && outcome <= OT_OUTCOME_CLIENT)
-	                          ? (ot_outcome)outcome
-	                          : OT_OUTCOME_NONE;
+	c->last_outcome = outcome_of(sqlite3_column_int64(st, 10));
 	c->last_error = col_dup(st, 11);
 	c->failures = (int)sqlite3_column_int64(st, 12);
 	c->next_attempt_at = sqlite3_column_int64(st, 13);
@@ -409,6 +418,32 @@ static void cred_read(sqlite3_stmt *st, int with_secrets, ot_credential *c)
 		c->access_token = col_dup(st, CRED_NCOLS);
 		c->refresh_token = col_dup(st, CRED_NCOLS + 1);
 	}
+}
+
+/* A text column without a copy: valid until the next step or reset of st. */
+static char *col_peek(sqlite3_stmt *st, int i)
+{
+	return (char *)sqlite3_column_text(st, i);
+}
+
+/* A row of ST_CRED_SUMMARY (CRED_SUMMARY_COLS), its strings not copied. */
+static void summary_read(sqlite3_stmt *st, ot_credential *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->account = col_peek(st, 0);
+	c->access_expires_at = sqlite3_column_int64(st, 1);
+	c->has_access_token = sqlite3_column_int(st, 2) != 0;
+	c->has_refresh_token = sqlite3_column_int(st, 3) != 0;
+	c->refresh_expires_at = sqlite3_column_int64(st, 4);
+	c->refresh_issued_at = sqlite3_column_int64(st, 5);
+	c->last_attempt_at = sqlite3_column_int64(st, 6);
+	c->last_success_at = sqlite3_column_int64(st, 7);
+	c->last_outcome = outcome_of(sqlite3_column_int64(st, 8));
+	c->last_error = col_peek(st, 9);
+	c->failures = (int)sqlite3_column_int64(st, 10);
+	c->next_attempt_at = sqlite3_column_int64(st, 11);
+	c->client_fp = col_peek(st, 12);
+	c->lease_expires_at = sqlite3_column_int64(st, 13);
 }
 
 /* The lease holder's nonce of a row (columns 20 and 21 of CRED_COLS). */
@@ -484,6 +519,30 @@ int ot_store_list(ot_store *s, int with_secrets, ot_credential **out, size_t *n,
 	stmt_done(st);
 	*out = list;
 	*n = cnt;
+	return 0;
+}
+
+int ot_store_each(ot_store *s, ot_store_each_fn fn, void *user, ot_err *err)
+{
+	sqlite3_stmt *st = stmt_get(s, ST_CRED_SUMMARY, err);
+	ot_credential c;
+	int rc;
+
+	if (!st)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		summary_read(st, &c);
+		if (fn(&c, user, err) < 0) {
+			stmt_done(st);
+			return -1;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		store_db_error(s, rc, err);
+		stmt_done(st);
+		return -1;
+	}
+	stmt_done(st);
 	return 0;
 }
 

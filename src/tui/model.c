@@ -481,6 +481,26 @@ static int by_name_cmp(const void *a, const void *b, void *arg)
 	              m->rows[*(const uint32_t *)b].acct->name);
 }
 
+/* Rows in name order: the configuration's own index (rows are its accounts in its order);
+ * sorted here only if that index is not usable. */
+static void model_index_names(tui_model *m)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < m->n && ok; i++) {
+		size_t k = ot_config_account_by_name(m->cfg, i);
+		ok = k < m->n;
+		m->by_name[i] = (uint32_t)k;
+	}
+	if (!ok) {
+		for (size_t i = 0; i < m->n; i++)
+			m->by_name[i] = (uint32_t)i;
+		qsort_r(m->by_name, m->n, sizeof(uint32_t), by_name_cmp, m);
+	}
+	for (size_t i = 0; i < m->n; i++)
+		m->rows[m->by_name[i]].name_rank = (uint32_t)i;
+}
+
 static int provider_cmp(const void *a, const void *b)
 {
 	const ot_provider *x = *(const ot_provider *const *)a, *y = *(const ot_provider *const *)b;
@@ -544,9 +564,7 @@ tui_model *model_new(const ot_config *cfg, ot_store *st)
 		if (w > m->name_w)
 			m->name_w = w;
 	}
-	qsort_r(m->by_name, n, sizeof(uint32_t), by_name_cmp, m);
-	for (size_t i = 0; i < n; i++)
-		m->rows[m->by_name[i]].name_rank = (uint32_t)i;
+	model_index_names(m);
 	model_rank_providers(m);
 	m->sel_row = UINT32_MAX;
 	m->sel = n ? 0 : SIZE_MAX;
@@ -622,37 +640,67 @@ static int model_load_keepers(tui_model *m, ot_err *err)
 	return 0;
 }
 
+/* A walk of the store (in name order) beside the rows in name order. */
+typedef struct load_walk {
+	tui_model *m;
+	uint8_t *seen;
+	size_t next; /* position in by_name of the first name not passed yet */
+} load_walk;
+
+/* The row of a stored account. Both lists are in name order, so one cursor passes each once
+ * (a merge, not a search per row); a stored name the cursor has passed or not found (another
+ * order, or not configured) is searched for. */
+static uint32_t load_find(load_walk *w, const char *name)
+{
+	const tui_model *m = w->m;
+
+	while (w->next < m->n) {
+		uint32_t ri = m->by_name[w->next];
+		int c = strcmp(m->rows[ri].acct->name, name);
+		if (c > 0)
+			break;
+		w->next++;
+		if (c == 0)
+			return ri;
+	}
+	return row_by_name(m, name);
+}
+
+static int load_row(const ot_credential *c, void *user, ot_err *err)
+{
+	load_walk *w = user;
+	uint32_t r = c->account ? load_find(w, c->account) : UINT32_MAX;
+
+	(void)err;
+	if (r == UINT32_MAX)
+		return 0; /* stored but no longer configured */
+	row_set_cred(&w->m->rows[r], c);
+	w->seen[r] = 1;
+	return 0;
+}
+
 int model_load(tui_model *m, int64_t now, ot_err *err)
 {
 	int64_t version = ot_store_version(m->st);
-	ot_credential *list = NULL;
-	size_t n = 0;
-	uint8_t *seen;
+	load_walk w = {m, calloc(m->n ? m->n : 1, 1), 0};
+	int rc;
 
-	if (ot_store_list(m->st, 0, &list, &n, err) < 0)
-		return -1;
-	seen = calloc(m->n ? m->n : 1, 1);
-	if (!seen || model_load_keepers(m, err) < 0) {
-		if (!seen)
+	if (!w.seen || model_load_keepers(m, err) < 0) {
+		if (!w.seen)
 			ot_err_set(err, "out of memory");
-		free(seen);
-		ot_store_list_free(list, n);
+		free(w.seen);
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		uint32_t r = list[i].account ? row_by_name(m, list[i].account) : UINT32_MAX;
-		if (r == UINT32_MAX)
-			continue; /* stored but no longer configured */
-		row_set_cred(&m->rows[r], &list[i]);
-		seen[r] = 1;
-		ot_credential_clear(&list[i]); /* returns its memory while the list is walked */
-	}
-	ot_store_list_free(list, n);
-	for (size_t i = 0; i < m->n; i++)
-		if (!seen[i] && m->rows[i].stored)
+	/* Nothing is copied from the store but the few strings a row keeps (row_set_cred). */
+	rc = ot_store_each(m->st, load_row, &w, err);
+	for (size_t i = 0; rc == 0 && i < m->n; i++)
+		if (!w.seen[i] && m->rows[i].stored)
 			row_set_cred(&m->rows[i], NULL);
-	free(seen);
+	free(w.seen);
+	/* Rows read before a failure changed: order and counts follow them either way. */
 	model_rebuild(m, now);
+	if (rc < 0)
+		return -1;
 	m->version = version;
 	return 0;
 }

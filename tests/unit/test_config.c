@@ -554,6 +554,29 @@ static void test_many_accounts(void **state)
 	}
 	assert_null(ot_config_find_account(cfg, "acct-200"));
 	assert_null(ot_config_find_account(cfg, ""));
+	/* name order, as indexes into the file's order: acct-i is the account (i * 37) % 200
+	 * names, i.e. file position i * 173 % 200 (37 * 173 = 1 mod 200) */
+	for (i = 0; i < 200; i++)
+		assert_int_equal(ot_config_account_by_name(cfg, i), (i * 173) % 200);
+	assert_int_equal(ot_config_account_by_name(cfg, 200), SIZE_MAX);
+	ot_config_free(cfg);
+
+	/* a file already in name order (the common case, checked without sorting) */
+	cfg = parse(
+	        J("{" PROV ",'accounts':[" ACC("a") "," ACC("a.b") "," ACC("a0") "," ACC("b") "]}"),
+	        &err);
+	assert_non_null(cfg);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(ot_config_account_by_name(cfg, i), i);
+	ot_config_free(cfg);
+	cfg = parse(
+	        J("{" PROV ",'accounts':[" ACC("a0") "," ACC("a.b") "," ACC("b") "," ACC("a") "]}"),
+	        &err);
+	assert_non_null(cfg);
+	assert_int_equal(ot_config_account_by_name(cfg, 0), 3);
+	assert_int_equal(ot_config_account_by_name(cfg, 1), 1);
+	assert_int_equal(ot_config_account_by_name(cfg, 2), 0);
+	assert_int_equal(ot_config_account_by_name(cfg, 3), 2);
 	ot_config_free(cfg);
 }
 

@@ -1272,6 +1272,31 @@ static void test_migrate_failure_leaves_v1(void **state)
 	                 1);
 }
 
+/* ot_store_each: what it saw, copied (its strings live only during each call). */
+typedef struct each_seen {
+	ot_credential c[4];
+	size_t n, stop_at;
+} each_seen;
+
+static int each_keep(const ot_credential *c, void *user, ot_err *err)
+{
+	each_seen *w = user;
+
+	if (w->n == w->stop_at)
+		return ot_err_set(err, "stopped at %zu", w->n);
+	assert_true(w->n < 4);
+	ot_credential_copy(&w->c[w->n++], c);
+	return 0;
+}
+
+static void each_clear(each_seen *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		ot_credential_clear(&w->c[i]);
+	memset(w, 0, sizeof(*w));
+	w->stop_at = SIZE_MAX;
+}
+
 /* Denies this connection any use of the secrets table. */
 static int deny_secrets(void *arg, int action, const char *a1, const char *a2, const char *db,
                         const char *trigger)
@@ -1318,6 +1343,13 @@ static void test_without_secrets_never_reads_secrets(void **state)
 	assert_int_equal(n, 2);
 	assert_int_equal(list[1].has_access_token, 1);
 	ot_store_list_free(list, n);
+	{
+		each_seen w = {.stop_at = SIZE_MAX};
+		assert_int_equal(ot_store_each(f->s, each_keep, &w, &err), 0);
+		assert_int_equal(w.n, 2);
+		assert_int_equal(w.c[0].has_refresh_token, 1);
+		each_clear(&w);
+	}
 	assert_int_equal(denied, 0);
 
 	/* the watch bites: a read with secrets is refused */
@@ -1664,6 +1696,93 @@ static void test_holder_nonce(void **state)
 	assert_int_equal(db_int_s(f->s, "SELECT lease_ns + lease_start FROM credentials"), 0);
 }
 
+/* The summary walk: account order, the health fields as a list reads them, nothing else (no
+ * token, no fingerprint, no lease holder), and a stop that ends the walk. */
+static void test_each_summary(void **state)
+{
+	fixture *f = *state;
+	ot_credential c, *list = NULL;
+	each_seen w = {.stop_at = SIZE_MAX};
+	size_t n = 0;
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	fill_cred(&c, "m-leased", "AT-m-1234567890", "RT-m-1234567890");
+	put_ok(f->s, &c); /* with a lease and an in-flight marker */
+	ot_credential_clear(&c);
+	put_plain(f->s, "z-plain", NULL, "RT-z-1234567890");
+	fill_cred(&c, "a-bare", NULL, NULL);
+	free(c.last_error);
+	free(c.client_fp);
+	c.last_error = c.client_fp = NULL;
+	c.last_outcome = OT_OUTCOME_PERMANENT;
+	c.failures = 0;
+	put_ok(f->s, &c);
+	ot_credential_clear(&c);
+
+	assert_int_equal(ot_store_each(f->s, each_keep, &w, &err), 0);
+	assert_int_equal(ot_store_list(f->s, 0, &list, &n, &err), 0);
+	assert_int_equal(w.n, 3);
+	assert_int_equal(n, 3);
+	for (size_t i = 0; i < n; i++) {
+		const ot_credential *a = &w.c[i], *b = &list[i];
+		assert_string_equal(a->account, b->account);
+		assert_int_equal(a->access_expires_at, b->access_expires_at);
+		assert_int_equal(a->has_access_token, b->has_access_token);
+		assert_int_equal(a->has_refresh_token, b->has_refresh_token);
+		assert_int_equal(a->refresh_expires_at, b->refresh_expires_at);
+		assert_int_equal(a->refresh_issued_at, b->refresh_issued_at);
+		assert_int_equal(a->last_attempt_at, b->last_attempt_at);
+		assert_int_equal(a->last_success_at, b->last_success_at);
+		assert_int_equal(a->last_outcome, b->last_outcome);
+		assert_str_or_null(a->last_error, b->last_error);
+		assert_int_equal(a->failures, b->failures);
+		assert_int_equal(a->next_attempt_at, b->next_attempt_at);
+		assert_str_or_null(a->client_fp, b->client_fp);
+		assert_int_equal(a->lease_expires_at, b->lease_expires_at);
+		/* the rest is left out */
+		assert_null(a->access_token);
+		assert_null(a->refresh_token);
+		assert_null(a->token_type);
+		assert_null(a->lease_host);
+		assert_int_equal(a->lease_pid, 0);
+		assert_string_equal(a->access_fp, "");
+		assert_string_equal(a->inflight_fp, "");
+	}
+	assert_string_equal(w.c[0].account, "a-bare");
+	assert_int_equal(w.c[0].has_access_token, 0);
+	assert_int_equal(w.c[0].has_refresh_token, 0);
+	assert_null(w.c[0].last_error);
+	assert_int_equal(w.c[0].last_outcome, OT_OUTCOME_PERMANENT);
+	assert_string_equal(w.c[1].account, "m-leased");
+	assert_int_equal(w.c[1].lease_expires_at, 1700000060);
+	assert_string_equal(w.c[1].last_error, "HTTP 503");
+	assert_string_equal(w.c[1].client_fp, "abcd1234");
+	assert_string_equal(w.c[2].account, "z-plain");
+	assert_int_equal(w.c[2].has_access_token, 0);
+	assert_int_equal(w.c[2].has_refresh_token, 1);
+	ot_store_list_free(list, n);
+
+	/* a stop ends the walk with the callback's error; the statement is reset (a write from
+	 * another connection is seen by the next walk) */
+	each_clear(&w);
+	w.stop_at = 1;
+	assert_int_equal(ot_store_each(f->s, each_keep, &w, &err), -1);
+	assert_string_equal(err.msg, "stopped at 1");
+	assert_int_equal(w.n, 1);
+	each_clear(&w);
+	{
+		ot_store *other = open_ok(f->path);
+		put_plain(other, "b-new", "AT-b-1234567890", "RT-b-1234567890");
+		ot_store_close(other);
+	}
+	assert_int_equal(ot_store_each(f->s, each_keep, &w, &err), 0);
+	assert_int_equal(w.n, 4);
+	assert_string_equal(w.c[1].account, "b-new");
+	assert_int_equal(w.c[1].has_access_token, 1);
+	each_clear(&w);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -1705,6 +1824,7 @@ int main(void)
 	        T(test_commit_lapsed_unrotated_written),
 	        T(test_lease_own_marker_lost_answer),
 	        T(test_holder_nonce),
+	        T(test_each_summary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
