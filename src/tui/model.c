@@ -374,19 +374,65 @@ static void view_rebuild(tui_model *m)
 	sel_locate(m);
 }
 
+/* Sorts e[0..n) by (k1, k2, rank), the ranks being 0..n-1 each once (name_rank): placed by
+ * rank in one pass, then stable radix passes over the bytes of k2 and k1, low to high,
+ * skipping a byte every entry shares (a timestamp varies in four bytes, a state in one; k2 is
+ * often 0). Linear where qsort took a fifth of the console's start at 100,000 rows. tmp has
+ * room for n; false (e untouched) when out of memory. */
+static bool entries_sort(sort_entry *e, sort_entry *tmp, size_t n)
+{
+	size_t(*count)[256] = calloc(16, sizeof(*count));
+	sort_entry *src = tmp, *dst = e, *t;
+
+	if (!count)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		tmp[e[i].rank] = e[i];
+	for (size_t i = 0; i < n; i++)
+		for (int b = 0; b < 8; b++) {
+			count[b][(src[i].k2 >> (8 * b)) & 0xff]++;
+			count[8 + b][(src[i].k1 >> (8 * b)) & 0xff]++;
+		}
+	for (int pass = 0; pass < 16 && n > 0; pass++) {
+		int shift = 8 * (pass % 8);
+		size_t *h = count[pass], at = 0;
+		if (h[((pass < 8 ? src[0].k2 : src[0].k1) >> shift) & 0xff] == n)
+			continue; /* one value: the order stands */
+		for (int v = 0; v < 256; v++) {
+			size_t c = h[v];
+			h[v] = at;
+			at += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[h[((pass < 8 ? src[i].k2 : src[i].k1) >> shift) & 0xff]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != e)
+		memcpy(e, src, n * sizeof(*e));
+	free(count);
+	return true;
+}
+
 static void order_sort(tui_model *m)
 {
-	sort_entry *e = malloc((m->n ? m->n : 1) * sizeof(sort_entry));
+	size_t cap = m->n ? m->n : 1;
+	sort_entry *e = malloc(cap * sizeof(sort_entry)), *tmp = malloc(cap * sizeof(sort_entry));
 
-	if (!e) { /* keep the old order; nothing is lost but tidiness */
+	if (!e || !tmp) { /* keep the old order; nothing is lost but tidiness */
+		free(e);
+		free(tmp);
 		return;
 	}
 	for (size_t i = 0; i < m->n; i++)
 		e[i] = entry_of(m, (uint32_t)i, m->rows[i].state);
-	qsort(e, m->n, sizeof(sort_entry), entry_qcmp);
+	if (!entries_sort(e, tmp, m->n))
+		qsort(e, m->n, sizeof(sort_entry), entry_qcmp);
 	for (size_t i = 0; i < m->n; i++)
 		m->order[i] = e[i].row;
 	free(e);
+	free(tmp);
 }
 
 static int pos_cmp(const void *a, const void *b)
@@ -482,16 +528,20 @@ static int by_name_cmp(const void *a, const void *b, void *arg)
 }
 
 /* Rows in name order: the configuration's own index (rows are its accounts in its order);
- * sorted here only if that index is not usable. */
+ * sorted here only if that index is not usable. name_rank must end up 0..n-1, each once
+ * (entries_sort places rows by it). */
 static void model_index_names(tui_model *m)
 {
 	bool ok = true;
 
-	for (size_t i = 0; i < m->n && ok; i++) {
+	for (size_t i = 0; i < m->n && ok; i++) { /* match[] is all 0 yet: a scratch "seen" */
 		size_t k = ot_config_account_by_name(m->cfg, i);
-		ok = k < m->n;
+		ok = k < m->n && !m->match[k];
+		if (ok)
+			m->match[k] = 1;
 		m->by_name[i] = (uint32_t)k;
 	}
+	memset(m->match, 0, m->n);
 	if (!ok) {
 		for (size_t i = 0; i < m->n; i++)
 			m->by_name[i] = (uint32_t)i;
@@ -559,12 +609,12 @@ tui_model *model_new(const ot_config *cfg, ot_store *st)
 		r->state = OT_STATE_DISABLED;
 		m->counts[OT_STATE_DISABLED]++;
 		m->by_name[i] = m->order[i] = (uint32_t)i;
-		m->match[i] = 1;
 		w = strlen(r->acct->name);
 		if (w > m->name_w)
 			m->name_w = w;
 	}
 	model_index_names(m);
+	memset(m->match, 1, n); /* no filter yet */
 	model_rank_providers(m);
 	m->sel_row = UINT32_MAX;
 	m->sel = n ? 0 : SIZE_MAX;
