@@ -29,7 +29,6 @@
 #define CFG_SECRET_MAX    (64L * 1024)
 #define CFG_SECONDS_MAX   315360000 /* ten years */
 #define CFG_SYSTEM_CONFIG "/etc/oauthtop/config.json"
-#define CFG_NAME_CHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
 #define CFG_LOOPBACK_MSG  "http:// is allowed only for loopback hosts (127.0.0.0/8, ::1, localhost)"
 
 struct ot_config {
@@ -42,6 +41,8 @@ struct ot_config {
 	size_t n_accounts;
 	void **owned; /* every other string and array the records point to */
 	size_t n_owned, cap_owned;
+	char *pool; /* account names, packed (cfg_pool_dup); its blocks are in owned */
+	size_t pool_left;
 };
 
 /* Parsing state: the configuration being built and where its text came from. */
@@ -223,6 +224,26 @@ static const char *cfg_keep(ot_config *cfg, const char *s)
 	return d;
 }
 
+/* A copy of s packed with others in blocks the configuration owns (one allocation per
+ * 64 KiB of account names rather than one per name). Never freed alone: not for cfg_replace. */
+static const char *cfg_pool_dup(ot_config *cfg, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *d;
+
+	if (len > cfg->pool_left) {
+		size_t cap = len > 65536 ? len : 65536;
+		cfg->pool = cfg_calloc(cap, 1);
+		cfg->pool_left = cap;
+		cfg_own(cfg, cfg->pool);
+	}
+	d = cfg->pool;
+	memcpy(d, s, len);
+	cfg->pool += len;
+	cfg->pool_left -= len;
+	return d;
+}
+
 /* Points *slot at a copy of s and frees the previous copy if the configuration owns it. */
 static void cfg_replace(ot_config *cfg, const char **slot, const char *s)
 {
@@ -333,18 +354,44 @@ static void cfg_join(char *out, size_t len, const char *base, const char *key)
 		out[n + CFG_NAME_MAX + 7] = '\0';
 }
 
+/* A key path built only when a message needs it: base, or base.key. Every key of every
+ * account has one, and almost none is ever shown. */
+typedef struct cfg_key {
+	const char *base, *key; /* key NULL: the path is base */
+	bool built;
+	char buf[CFG_KEYPATH_MAX];
+} cfg_key;
+
+static void cfg_key_init(cfg_key *k, const char *base, const char *key)
+{
+	k->base = base;
+	k->key = key;
+	k->built = false; /* buf is left as it is: filled on first use */
+}
+
+static const char *cfg_key_str(cfg_key *k)
+{
+	if (!k->key)
+		return k->base;
+	if (!k->built)
+		cfg_join(k->buf, sizeof(k->buf), k->base, k->key);
+	k->built = true;
+	return k->buf;
+}
+
 /* ---- values ---- */
 
-static int cfg_number(const cfg_ctx *c, const cJSON *it, const char *kp, const cfg_num *num,
+static int cfg_number(const cfg_ctx *c, const cJSON *it, cfg_key *key, const cfg_num *num,
                       int64_t *out)
 {
 	double d = it->valuedouble;
 
 	if (!cJSON_IsNumber(it))
-		return cfg_fail(c, kp, "must be a number");
+		return cfg_fail(c, cfg_key_str(key), "must be a number");
 	if (d != floor(d))
-		return cfg_fail(c, kp, "must be a whole number");
+		return cfg_fail(c, cfg_key_str(key), "must be a whole number");
 	if (d < (double)num->min) {
+		const char *kp = cfg_key_str(key);
 		if (!num->unit)
 			return cfg_fail(c, kp, "must be an integer >= %lld", (long long)num->min);
 		if (num->min == 1)
@@ -353,7 +400,7 @@ static int cfg_number(const cfg_ctx *c, const cJSON *it, const char *kp, const c
 		                (long long)num->min);
 	}
 	if (d > (double)num->max)
-		return cfg_fail(c, kp, "must be at most %lld", (long long)num->max);
+		return cfg_fail(c, cfg_key_str(key), "must be at most %lld", (long long)num->max);
 	*out = (int64_t)d;
 	return 0;
 }
@@ -374,14 +421,14 @@ static const char *cfg_resolve(cfg_ctx *c, const char *s)
 	return p;
 }
 
-static int cfg_string(cfg_ctx *c, const cJSON *it, const char *kp, cfg_kind kind, const char **slot)
+static int cfg_string(cfg_ctx *c, const cJSON *it, cfg_key *key, cfg_kind kind, const char **slot)
 {
 	const char *s = cJSON_GetStringValue(it);
 
 	if (!s)
-		return cfg_fail(c, kp, "must be a string");
+		return cfg_fail(c, cfg_key_str(key), "must be a string");
 	if (!*s && kind != CFG_STR_OPT)
-		return cfg_fail(c, kp, "must not be empty");
+		return cfg_fail(c, cfg_key_str(key), "must not be empty");
 	switch (kind) {
 	case CFG_RAW:
 		*slot = s;
@@ -391,7 +438,7 @@ static int cfg_string(cfg_ctx *c, const cJSON *it, const char *kp, cfg_kind kind
 		return 0;
 	case CFG_URL:
 		if (!ot_url_allowed(s))
-			return cfg_fail(c, kp, "%s",
+			return cfg_fail(c, cfg_key_str(key), "%s",
 			                strncasecmp(s, "http://", 7) ? "must be an https:// URL"
 			                                             : CFG_LOOPBACK_MSG);
 		/* fall through */
@@ -423,7 +470,7 @@ static int cfg_object(const cfg_ctx *c, const cJSON *obj, const char *path)
 static int cfg_fields(cfg_ctx *c, const cJSON *obj, const char *path, const cfg_field *fields,
                       void *rec);
 
-static int cfg_field_set(cfg_ctx *c, const cJSON *it, const char *kp, const cfg_field *f, void *rec)
+static int cfg_field_set(cfg_ctx *c, const cJSON *it, cfg_key *kp, const cfg_field *f, void *rec)
 {
 	void *slot = (char *)rec + f->off;
 	int64_t v;
@@ -438,19 +485,19 @@ static int cfg_field_set(cfg_ctx *c, const cJSON *it, const char *kp, const cfg_
 		return 0;
 	case CFG_BOOL:
 		if (!cJSON_IsBool(it))
-			return cfg_fail(c, kp, "must be true or false");
+			return cfg_fail(c, cfg_key_str(kp), "must be true or false");
 		*(bool *)slot = cJSON_IsTrue(it);
 		return 0;
 	case CFG_OBJECT:
-		return cfg_fields(c, it, kp, f->sub, rec);
+		return cfg_fields(c, it, cfg_key_str(kp), f->sub, rec);
 	case CFG_NODE_OBJECT:
-		if (cfg_object(c, it, kp) < 0)
+		if (cfg_object(c, it, cfg_key_str(kp)) < 0)
 			return -1;
 		*(const cJSON **)slot = it;
 		return 0;
 	case CFG_NODE_ARRAY:
 		if (!cJSON_IsArray(it))
-			return cfg_fail(c, kp, "must be an array");
+			return cfg_fail(c, cfg_key_str(kp), "must be an array");
 		*(const cJSON **)slot = it;
 		return 0;
 	default:
@@ -468,32 +515,47 @@ static int cfg_fields(cfg_ctx *c, const cJSON *obj, const char *path, const cfg_
 		return -1;
 	for (it = obj->child; it; it = it->next) {
 		const cfg_field *f = fields;
-		char kp[CFG_KEYPATH_MAX];
+		cfg_key kp;
 
-		cfg_join(kp, sizeof(kp), path, it->string);
+		cfg_key_init(&kp, path, it->string);
 		while (f->key && strcmp(f->key, it->string))
 			f++;
 		if (!f->key)
-			return cfg_fail(c, kp, "unknown key");
-		if (!cJSON_IsNull(it) && cfg_field_set(c, it, kp, f, rec) < 0)
+			return cfg_fail(c, cfg_key_str(&kp), "unknown key");
+		if (!cJSON_IsNull(it) && cfg_field_set(c, it, &kp, f, rec) < 0)
 			return -1;
 	}
 	return 0;
 }
 
+/* Length of the run of name characters ([A-Za-z0-9._-]) at the start of s: a test per
+ * character, not strspn over a set (this runs for every account). */
+static size_t cfg_name_span(const char *s)
+{
+	size_t n = 0;
+
+	for (;; n++) {
+		unsigned char ch = (unsigned char)s[n];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-'))
+			return n;
+	}
+}
+
 /* what: "" for accounts, "provider name " for providers. */
-static int cfg_check_name(const cfg_ctx *c, const char *kp, const char *what, const char *name)
+static int cfg_check_name(const cfg_ctx *c, cfg_key *key, const char *what, const char *name)
 {
 	char shown[CFG_NAME_MAX + 8];
-	size_t n = strlen(name);
+	size_t n = cfg_name_span(name);
 
+	if (name[n] == '\0' && n > 0 && n <= CFG_NAME_MAX)
+		return 0;
+	n = strlen(name);
 	if (n > CFG_NAME_MAX)
-		return cfg_fail(c, kp, "%s\"%.40s...\" is longer than %d characters", what,
-		                cfg_clean(name, shown, sizeof(shown)), CFG_NAME_MAX);
-	if (n == 0 || strspn(name, CFG_NAME_CHARS) != n)
-		return cfg_fail(c, kp, "%s\"%s\" must match [A-Za-z0-9._-]+", what,
-		                cfg_clean(name, shown, sizeof(shown)));
-	return 0;
+		return cfg_fail(c, cfg_key_str(key), "%s\"%.40s...\" is longer than %d characters",
+		                what, cfg_clean(name, shown, sizeof(shown)), CFG_NAME_MAX);
+	return cfg_fail(c, cfg_key_str(key), "%s\"%s\" must match [A-Za-z0-9._-]+", what,
+	                cfg_clean(name, shown, sizeof(shown)));
 }
 
 /* ---- secrets ---- */
@@ -720,11 +782,13 @@ static int cfg_provider_check(cfg_ctx *c, const char *path, cfg_prov *in)
 static int cfg_parse_provider(cfg_ctx *c, const cJSON *node, ot_provider *out, char **secret)
 {
 	char path[CFG_KEYPATH_MAX];
+	cfg_key key;
 	cfg_prov in;
 
 	memset(&in, 0, sizeof(in));
 	in.p.max_concurrency = 8;
-	if (cfg_check_name(c, "providers", "provider name ", node->string) < 0)
+	cfg_key_init(&key, "providers", NULL);
+	if (cfg_check_name(c, &key, "provider name ", node->string) < 0)
 		return -1;
 	cfg_join(path, sizeof(path), "providers", node->string);
 	if (cfg_fields(c, node, path, PROVIDER_FIELDS, &in) < 0 ||
@@ -758,44 +822,63 @@ static int cfg_parse_providers(cfg_ctx *c, const cJSON *node)
 
 static int cfg_account_resolve(cfg_ctx *c, const char *path, cfg_acct *in)
 {
-	char kp[CFG_KEYPATH_MAX], shown[CFG_NAME_MAX + 8];
+	char shown[CFG_NAME_MAX + 8];
 	const ot_provider *p;
+	cfg_key kp;
 
-	cfg_join(kp, sizeof(kp), path, "name");
+	cfg_key_init(&kp, path, "name");
 	if (!in->name)
-		return cfg_fail(c, kp, "required");
-	if (cfg_check_name(c, kp, "", in->name) < 0)
+		return cfg_fail(c, cfg_key_str(&kp), "required");
+	if (cfg_check_name(c, &kp, "", in->name) < 0)
 		return -1;
-	cfg_join(kp, sizeof(kp), path, "provider");
+	cfg_key_init(&kp, path, "provider");
 	if (!in->provider)
-		return cfg_fail(c, kp, "required");
+		return cfg_fail(c, cfg_key_str(&kp), "required");
 	p = ot_config_find_provider(c->cfg, in->provider);
 	if (!p)
-		return cfg_fail(c, kp, "no provider named \"%s\"",
+		return cfg_fail(c, cfg_key_str(&kp), "no provider named \"%s\"",
 		                cfg_clean(in->provider, shown, sizeof(shown)));
 	in->a.provider = p;
-	cfg_join(kp, sizeof(kp), path, "grant");
+	cfg_key_init(&kp, path, "grant");
 	if (in->grant && !strcmp(in->grant, "client_credentials"))
 		in->a.grant = OT_GRANT_CLIENT_CREDENTIALS;
 	else if (in->grant && strcmp(in->grant, "refresh_token"))
-		return cfg_fail(c, kp, "must be refresh_token or client_credentials");
+		return cfg_fail(c, cfg_key_str(&kp), "must be refresh_token or client_credentials");
 	if (in->a.grant == OT_GRANT_CLIENT_CREDENTIALS && p->auth_method == OT_AUTH_NONE)
-		return cfg_fail(c, kp, "client_credentials needs a provider with a client secret");
+		return cfg_fail(c, cfg_key_str(&kp),
+		                "client_credentials needs a provider with a client secret");
 	return 0;
+}
+
+/* "accounts[i]" without printf (once per account). */
+static void cfg_account_path(char out[32], size_t i)
+{
+	char digits[24];
+	size_t n = 0, k = 0;
+
+	do
+		digits[n++] = (char)('0' + i % 10);
+	while ((i /= 10) && n < sizeof(digits));
+	memcpy(out, "accounts[", 9);
+	k = 9;
+	while (n > 0)
+		out[k++] = digits[--n];
+	out[k++] = ']';
+	out[k] = '\0';
 }
 
 static int cfg_parse_account(cfg_ctx *c, const cJSON *node, size_t i, ot_account *out)
 {
-	char path[64];
+	char path[32];
 	cfg_acct in;
 
 	memset(&in, 0, sizeof(in));
 	in.a.enabled = true;
-	snprintf(path, sizeof(path), "accounts[%zu]", i);
+	cfg_account_path(path, i);
 	if (cfg_fields(c, node, path, ACCOUNT_FIELDS, &in) < 0 ||
 	    cfg_account_resolve(c, path, &in) < 0)
 		return -1;
-	in.a.name = cfg_keep(c->cfg, in.name);
+	in.a.name = cfg_pool_dup(c->cfg, in.name);
 	if (in.scope)
 		in.a.scope = *in.scope ? in.scope : NULL;
 	else
@@ -829,6 +912,11 @@ static int cfg_index_accounts(cfg_ctx *c)
 
 	for (i = 0; i < cfg->n_accounts; i++)
 		cfg->by_name[i] = &cfg->accounts[i];
+	for (i = 1; i < cfg->n_accounts; i++) /* a file in name order needs no sort */
+		if (strcmp(cfg->accounts[i - 1].name, cfg->accounts[i].name) >= 0)
+			break;
+	if (i >= cfg->n_accounts)
+		return 0; /* strictly ascending: no name repeats */
 	qsort(cfg->by_name, cfg->n_accounts, sizeof(*cfg->by_name), cfg_by_name_cmp);
 	for (i = 1; i < cfg->n_accounts; i++) {
 		if (!strcmp(cfg->by_name[i - 1]->name, cfg->by_name[i]->name) &&
