@@ -19,6 +19,13 @@ typedef struct sort_entry {
 	uint32_t row;
 } sort_entry;
 
+/* The heap holds each row's key (its next_eval) beside it: sifting compares neighbours in
+ * the heap rather than rows scattered over the row array. */
+typedef struct heap_entry {
+	int64_t at; /* == rows[row].next_eval, refreshed by heap_fix */
+	uint32_t row;
+} heap_entry;
+
 struct tui_model {
 	const ot_config *cfg;
 	ot_store *st;
@@ -26,7 +33,7 @@ struct tui_model {
 	tui_row *rows;
 	size_t n;
 	uint32_t *by_name; /* rows in name order */
-	uint32_t *heap;    /* min-heap on next_eval */
+	heap_entry *heap;  /* min-heap on next_eval */
 	uint32_t *order;   /* all rows, sorted */
 	uint32_t *view;    /* filtered rows in order; == order when no filter */
 	size_t n_view;
@@ -214,54 +221,53 @@ static size_t lower_bound(const tui_model *m, const uint32_t *list, size_t n, co
 
 /* ---- the heap of next transitions ---- */
 
-static void heap_swap(tui_model *m, size_t i, size_t j)
+/* Sifts the entry at position i down; with track, moved rows learn their new position. */
+static void heap_sift_down(tui_model *m, size_t i, bool track)
 {
-	uint32_t t = m->heap[i];
+	heap_entry *h = m->heap, e = h[i];
 
-	m->heap[i] = m->heap[j];
-	m->heap[j] = t;
-	m->rows[m->heap[i]].heap_pos = (uint32_t)i;
-	m->rows[m->heap[j]].heap_pos = (uint32_t)j;
-}
-
-static int64_t heap_key(const tui_model *m, size_t i)
-{
-	return m->rows[m->heap[i]].next_eval;
-}
-
-static void heap_down(tui_model *m, size_t i)
-{
 	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, s = i;
-		if (l < m->n && heap_key(m, l) < heap_key(m, s))
-			s = l;
-		if (r < m->n && heap_key(m, r) < heap_key(m, s))
-			s = r;
-		if (s == i)
-			return;
-		heap_swap(m, i, s);
-		i = s;
+		size_t l = 2 * i + 1, c = l;
+		if (l >= m->n)
+			break;
+		if (l + 1 < m->n && h[l + 1].at < h[l].at)
+			c = l + 1;
+		if (h[c].at >= e.at)
+			break;
+		h[i] = h[c];
+		if (track)
+			m->rows[h[i].row].heap_pos = (uint32_t)i;
+		i = c;
 	}
+	h[i] = e;
+	if (track)
+		m->rows[e.row].heap_pos = (uint32_t)i;
 }
 
-/* Restores the heap after the key at position i changed (either way). */
+/* Restores the heap after the row at position i changed its next_eval (either way). */
 static void heap_fix(tui_model *m, size_t i)
 {
-	while (i > 0 && heap_key(m, (i - 1) / 2) > heap_key(m, i)) {
-		heap_swap(m, i, (i - 1) / 2);
+	heap_entry *h = m->heap, e = h[i];
+
+	e.at = m->rows[e.row].next_eval;
+	while (i > 0 && h[(i - 1) / 2].at > e.at) {
+		h[i] = h[(i - 1) / 2];
+		m->rows[h[i].row].heap_pos = (uint32_t)i;
 		i = (i - 1) / 2;
 	}
-	heap_down(m, i);
+	h[i] = e;
+	m->rows[e.row].heap_pos = (uint32_t)i;
+	heap_sift_down(m, i, true);
 }
 
 static void heap_build(tui_model *m)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		m->heap[i] = (uint32_t)i;
-		m->rows[i].heap_pos = (uint32_t)i;
-	}
+	for (size_t i = 0; i < m->n; i++)
+		m->heap[i] = (heap_entry){m->rows[i].next_eval, (uint32_t)i};
 	for (size_t i = m->n / 2; i-- > 0;) /* bottom-up: sift down only */
-		heap_down(m, i);
+		heap_sift_down(m, i, false);
+	for (size_t i = 0; i < m->n; i++)
+		m->rows[m->heap[i].row].heap_pos = (uint32_t)i;
 }
 
 /* ---- health over time ---- */
@@ -594,7 +600,7 @@ tui_model *model_new(const ot_config *cfg, ot_store *st)
 	m->n = n;
 	m->rows = calloc(cap, sizeof(tui_row));
 	m->by_name = calloc(cap, sizeof(uint32_t));
-	m->heap = calloc(cap, sizeof(uint32_t));
+	m->heap = calloc(cap, sizeof(heap_entry));
 	m->order = calloc(cap, sizeof(uint32_t));
 	m->filtered = calloc(cap, sizeof(uint32_t));
 	m->match = calloc(cap, 1);
@@ -816,8 +822,8 @@ bool model_tick(tui_model *m, int64_t now)
 		return memcmp(before, m->counts, sizeof(before)) != 0;
 	}
 	m->now = now;
-	while (m->rows[m->heap[0]].next_eval <= now) {
-		uint32_t ri = m->heap[0];
+	while (m->heap[0].at <= now) {
+		uint32_t ri = m->heap[0].row;
 		uint8_t old = row_eval(m, &m->rows[ri], now);
 		if (old != m->rows[ri].state) {
 			if (k == cap) {
