@@ -3,14 +3,20 @@
 #include "core/b64.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "oauthtop/secret.h"
 
 #define HTTP_POOL_MAX 64
+#define HTTP_EVENTS   64
 
 struct ot_http_req {
 	CURL *easy;
@@ -41,6 +47,10 @@ struct ot_http_req {
 	void *user;
 };
 
+/* The multi handle is driven by its socket interface (curl_multi_socket_action) over an
+ * epoll set: a wakeup touches only the transfers whose sockets are ready, where
+ * curl_multi_perform() walks every transfer and the poll() behind it every socket, which
+ * at 32-128 transfers in flight was most of the client's CPU per refresh. */
 struct ot_http {
 	CURLM *multi;
 	CURLSH *share;
@@ -48,9 +58,15 @@ struct ot_http {
 	CURL *pool[HTTP_POOL_MAX];
 	int n_pool;
 	int attached; /* requests added to the multi handle and not yet detached */
-	int running;  /* as of the last curl_multi_perform() */
+	int running;  /* as of the last socket action */
 	ot_http_req *done_head, *done_tail; /* collected, not yet returned by next_done */
 	size_t n_done;
+	int epfd;             /* libcurl's sockets, plus wakefd */
+	int wakefd;           /* eventfd written by ot_http_wakeup() */
+	int64_t deadline_ms;  /* libcurl's timer (monotonic ms), -1 none */
+	bool kick;            /* transfers added since the last timeout action */
+	struct epoll_event pending[HTTP_EVENTS]; /* seen by ot_http_wait(), not yet acted on */
+	int n_pending;
 };
 
 /* --- forms and client authentication --- */
@@ -601,6 +617,64 @@ static int http_global_init(ot_err *err)
 	return 0;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libcurl's socket callback: mirrors what it wants watched into the epoll set. */
+static int http_on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	ot_http *h = userp;
+	struct epoll_event ev;
+
+	(void)e;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(h->epfd, EPOLL_CTL_DEL, fd, NULL);
+		curl_multi_assign(h->multi, fd, NULL);
+		return 0;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
+	ev.data.fd = fd;
+	if (!socketp || epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) < 0) {
+		/* new to us, or a descriptor number reused after a close epoll saw first */
+		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST)
+			epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev);
+		curl_multi_assign(h->multi, fd, h);
+	}
+	return 0;
+}
+
+/* libcurl's timer callback: when it next wants a timeout action (-1: never). */
+static int http_on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+	ot_http *h = userp;
+
+	(void)m;
+	h->deadline_ms = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+	return 0;
+}
+
+static int http_open_events(ot_http *h, ot_err *err)
+{
+	struct epoll_event ev;
+
+	h->epfd = epoll_create1(EPOLL_CLOEXEC);
+	h->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->epfd < 0 || h->wakefd < 0)
+		return ot_err_set(err, "cannot create an event set: %s", strerror(errno));
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = h->wakefd;
+	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, h->wakefd, &ev) < 0)
+		return ot_err_set(err, "cannot create an event set: %s", strerror(errno));
+	return 0;
+}
+
 ot_http *ot_http_new(int max_connections, ot_err *err)
 {
 	ot_http *h;
@@ -612,10 +686,16 @@ ot_http *ot_http_new(int max_connections, ot_err *err)
 		ot_err_set(err, "out of memory");
 		return NULL;
 	}
+	h->epfd = h->wakefd = -1;
+	h->deadline_ms = -1;
 	h->multi = curl_multi_init();
 	h->share = curl_share_init();
 	if (!h->multi || !h->share) {
 		ot_err_set(err, "libcurl: cannot create handles");
+		ot_http_free(h);
+		return NULL;
+	}
+	if (http_open_events(h, err) < 0) {
 		ot_http_free(h);
 		return NULL;
 	}
@@ -628,6 +708,10 @@ ot_http *ot_http_new(int max_connections, ot_err *err)
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)max_connections);
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)max_connections);
 	curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)max_connections);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, http_on_socket);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, http_on_timer);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
 	return h;
 }
 
@@ -643,6 +727,10 @@ void ot_http_free(ot_http *h)
 		curl_multi_cleanup(h->multi);
 	if (h->share)
 		curl_share_cleanup(h->share);
+	if (h->epfd >= 0)
+		close(h->epfd);
+	if (h->wakefd >= 0)
+		close(h->wakefd);
 	free(h);
 }
 
@@ -679,16 +767,64 @@ ot_http_req *ot_http_start(ot_http *h, ot_http_spec *s, void *user, ot_err *err)
 	}
 	r->attached = true;
 	h->attached++;
+	h->kick = true;
 	return r;
+}
+
+static void http_act(ot_http *h, curl_socket_t fd, int mask)
+{
+	int running = h->running;
+
+	curl_multi_socket_action(h->multi, fd, mask, &running);
+	h->running = running;
+}
+
+/* Hands the ready sockets to libcurl (the wakeup counter is drained). */
+static void http_dispatch(ot_http *h, const struct epoll_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint32_t e = ev[i].events;
+		int mask = 0;
+		if (ev[i].data.fd == h->wakefd) {
+			uint64_t v;
+			if (read(h->wakefd, &v, sizeof(v)) < 0) { /* EAGAIN: drained already */
+			}
+			continue;
+		}
+		/* An error or a hang-up is handed over as readable: libcurl's read finds out
+		 * what happened (a final answer may still be waiting in the buffer). */
+		if (e & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+			mask |= CURL_CSELECT_IN;
+		if (e & EPOLLOUT)
+			mask |= CURL_CSELECT_OUT;
+		http_act(h, ev[i].data.fd, mask);
+	}
 }
 
 int ot_http_perform(ot_http *h)
 {
-	int running = 0;
+	struct epoll_event ev[HTTP_EVENTS];
+	int n;
 
-	curl_multi_perform(h->multi, &running);
-	h->running = running;
-	return running;
+	if (h->n_pending) {
+		n = h->n_pending;
+		memcpy(ev, h->pending, (size_t)n * sizeof(ev[0]));
+		h->n_pending = 0;
+		http_dispatch(h, ev, n);
+	}
+	for (int round = 0; round < 8; round++) {
+		n = epoll_wait(h->epfd, ev, HTTP_EVENTS, 0);
+		if (n <= 0)
+			break;
+		http_dispatch(h, ev, n);
+		if (n < HTTP_EVENTS)
+			break;
+	}
+	if (h->kick || (h->deadline_ms >= 0 && mono_ms() >= h->deadline_ms)) {
+		h->kick = false;
+		http_act(h, CURL_SOCKET_TIMEOUT, 0);
+	}
+	return h->running;
 }
 
 int ot_http_finished_waiting(const ot_http *h)
@@ -755,28 +891,57 @@ ot_http_req *ot_http_next_done(ot_http *h)
 	return r;
 }
 
+long ot_http_timeout_ms(ot_http *h)
+{
+	int64_t left;
+
+	if (h->kick)
+		return 0;
+	if (h->deadline_ms < 0)
+		return -1;
+	left = h->deadline_ms - mono_ms();
+	return left > 0 ? (long)left : 0;
+}
+
+/* Bounds timeout_ms by libcurl's timer. */
+static int http_wait_ms(ot_http *h, int timeout_ms)
+{
+	long t = ot_http_timeout_ms(h);
+
+	if (timeout_ms < 0)
+		timeout_ms = 1000;
+	if (t >= 0 && t < timeout_ms)
+		timeout_ms = (int)t;
+	return timeout_ms;
+}
+
 int ot_http_wait(ot_http *h, struct pollfd *extra, unsigned n_extra, int timeout_ms)
 {
-	struct curl_waitfd local[16];
-	struct curl_waitfd *fds = local;
+	struct pollfd local[17];
+	struct pollfd *fds = local;
 	int ready = 0;
 
-	if (n_extra > 16 && !(fds = calloc(n_extra, sizeof(*fds)))) {
+	timeout_ms = http_wait_ms(h, timeout_ms);
+	if (n_extra == 0) { /* the headless commands: wait on the event set itself */
+		int n = epoll_wait(h->epfd, h->pending, HTTP_EVENTS, timeout_ms);
+		h->n_pending = n > 0 ? n : 0;
+		return 0;
+	}
+	if (n_extra > 16 && !(fds = calloc(n_extra + 1, sizeof(*fds)))) {
 		fds = local;
 		n_extra = 16;
 	}
+	fds[0].fd = h->epfd;
+	fds[0].events = POLLIN;
+	fds[0].revents = 0;
 	for (unsigned i = 0; i < n_extra; i++) {
-		fds[i].fd = extra[i].fd;
-		/* CURL_WAIT_POLLIN/PRI/OUT have poll()'s values. */
-		fds[i].events = (short)(extra[i].events & (POLLIN | POLLPRI | POLLOUT));
-		fds[i].revents = 0;
+		fds[i + 1] = extra[i];
+		fds[i + 1].revents = 0;
 	}
-	if (timeout_ms < 0)
-		timeout_ms = 1000;
-	curl_multi_poll(h->multi, n_extra ? fds : NULL, n_extra, timeout_ms, NULL);
+	poll(fds, n_extra + 1, timeout_ms);
 	for (unsigned i = 0; i < n_extra; i++) {
-		extra[i].revents = fds[i].revents;
-		if (fds[i].revents)
+		extra[i].revents = fds[i + 1].revents;
+		if (extra[i].revents)
 			ready++;
 	}
 	if (fds != local)
@@ -784,17 +949,13 @@ int ot_http_wait(ot_http *h, struct pollfd *extra, unsigned n_extra, int timeout
 	return ready;
 }
 
-long ot_http_timeout_ms(ot_http *h)
-{
-	long ms = -1;
-
-	curl_multi_timeout(h->multi, &ms);
-	return ms;
-}
-
+/* Async-signal-safe: one write(2). */
 void ot_http_wakeup(ot_http *h)
 {
-	curl_multi_wakeup(h->multi);
+	uint64_t one = 1;
+
+	if (write(h->wakefd, &one, sizeof(one)) < 0) { /* the counter is full: awake anyway */
+	}
 }
 
 ot_http_req *ot_http_fetch(ot_http_spec *s, ot_err *err)

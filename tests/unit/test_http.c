@@ -1,13 +1,22 @@
 /* test_http.c - the token request as built by the HTTP client: form encoding, client
- * authentication (RFC 6749 §2.3.1), what is sent and what is not, refused URLs. */
+ * authentication (RFC 6749 §2.3.1), what is sent and what is not, refused URLs; the
+ * non-blocking driver (epoll under libcurl's socket interface): wakeups, the caller's own
+ * descriptors, transfers against a socket this test answers by hand. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/http.h"
 
@@ -237,6 +246,216 @@ static void test_protocols_restricted(void **state)
 	ot_http_req_free(r);
 }
 
+
+/* --- the non-blocking driver --- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A wakeup ends a long wait at once, and only one wait: after ot_http_perform() has drained
+ * it, the next wait lasts its timeout again. */
+static void test_wakeup(void **state)
+{
+	ot_err err;
+	ot_http *h = ot_http_new(4, &err);
+	int64_t t0;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(ot_http_timeout_ms(h), -1); /* nothing to do */
+	ot_http_wakeup(h);
+	ot_http_wakeup(h);
+	t0 = now_ms();
+	ot_http_wait(h, NULL, 0, 5000);
+	assert_true(now_ms() - t0 < 1000);
+	assert_int_equal(ot_http_perform(h), 0);
+	t0 = now_ms();
+	ot_http_wait(h, NULL, 0, 300);
+	assert_true(now_ms() - t0 >= 250);
+	ot_http_free(h);
+}
+
+/* The caller's descriptors are watched beside libcurl's and reported ready. */
+static void test_extra_descriptors(void **state)
+{
+	ot_err err;
+	ot_http *h = ot_http_new(4, &err);
+	int p[2];
+	struct pollfd pf[2];
+	int64_t t0;
+
+	(void)state;
+	assert_non_null(h);
+	assert_int_equal(pipe(p), 0);
+	memset(pf, 0, sizeof(pf));
+	pf[0].fd = p[0];
+	pf[0].events = POLLIN;
+	pf[1].fd = -1; /* ignored, as poll(2) does */
+	t0 = now_ms();
+	assert_int_equal(ot_http_wait(h, pf, 2, 200), 0);
+	assert_true(now_ms() - t0 >= 150);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	t0 = now_ms();
+	assert_int_equal(ot_http_wait(h, pf, 2, 5000), 1);
+	assert_true(pf[0].revents & POLLIN);
+	assert_true(now_ms() - t0 < 1000);
+	/* a wakeup ends a wait on descriptors too, none of them ready */
+	memset(pf, 0, sizeof(pf));
+	pf[0].fd = p[1];
+	pf[0].events = POLLPRI;
+	ot_http_wakeup(h);
+	t0 = now_ms();
+	assert_int_equal(ot_http_wait(h, pf, 1, 5000), 0);
+	assert_true(now_ms() - t0 < 1000);
+	close(p[0]);
+	close(p[1]);
+	ot_http_free(h);
+}
+
+static int listen_loopback(int *port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 8), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* Drives h until done requests have finished or 5 s pass, answering each request that
+ * arrives on lfd with answer (NULL: close without answering once the body is in). */
+static void drive(ot_http *h, int lfd, const char *answer, int done)
+{
+	int conns[8], n_conns = 0, finished = 0;
+	char buf[8][4096];
+	size_t got[8] = {0};
+	int64_t end = now_ms() + 5000;
+
+	while (finished < done && now_ms() < end) {
+		struct pollfd pf = {.fd = lfd, .events = POLLIN};
+		int c;
+		ot_http_wait(h, &pf, 1, 50);
+		ot_http_perform(h);
+		while (n_conns < 8 && (c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0)
+			conns[n_conns++] = c;
+		for (int i = 0; i < n_conns; i++) {
+			ssize_t k;
+			if (conns[i] < 0)
+				continue;
+			k = read(conns[i], buf[i] + got[i], sizeof(buf[i]) - 1 - got[i]);
+			if (k <= 0)
+				continue;
+			got[i] += (size_t)k;
+			buf[i][got[i]] = '\0';
+			if (!strstr(buf[i], "\r\n\r\n") || !strstr(buf[i], "grant_type=refresh_token"))
+				continue; /* the body is not in yet */
+			if (answer)
+				assert_true(write(conns[i], answer, strlen(answer)) > 0);
+			close(conns[i]);
+			conns[i] = -1;
+		}
+		ot_http_perform(h);
+		while (ot_http_finished_waiting(h) > 0 && ot_http_collect(h) > 0)
+			break;
+		finished = (int)ot_http_collect(h);
+	}
+	for (int i = 0; i < n_conns; i++)
+		if (conns[i] >= 0)
+			close(conns[i]);
+	assert_int_equal(finished, done);
+}
+
+static ot_http_req *start(ot_http *h, int port, void *user)
+{
+	char url[64];
+	ot_http_spec s;
+	ot_err err;
+	ot_http_req *r;
+
+	memset(&s, 0, sizeof(s));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", port);
+	s.url = url;
+	s.connect_timeout = 2;
+	s.total_timeout = 5;
+	ot_form_add(&s.form, "grant_type", "refresh_token");
+	ot_form_add(&s.form, "refresh_token", "rt-secret");
+	r = ot_http_start(h, &s, user, &err);
+	assert_non_null(r);
+	return r;
+}
+
+/* Three transfers at once on the event loop, each answered: each comes back from
+ * ot_http_next_done() once, with its own user pointer, status and body. */
+static void test_multi_transfers(void **state)
+{
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	                             "Content-Length: 18\r\nConnection: close\r\n\r\n"
+	                             "{\"access_token\":1}";
+	ot_err err;
+	ot_http *h = ot_http_new(4, &err);
+	int port, lfd = listen_loopback(&port), seen = 0;
+	int tags[3] = {0, 1, 2};
+	ot_http_req *r;
+
+	(void)state;
+	assert_non_null(h);
+	for (int i = 0; i < 3; i++)
+		start(h, port, &tags[i]);
+	assert_int_equal(ot_http_timeout_ms(h), 0); /* started: perform at once */
+	drive(h, lfd, answer, 3);
+	while ((r = ot_http_next_done(h))) {
+		ot_http_result res;
+		int *tag = ot_http_req_user(r);
+		ot_http_req_result(r, &res);
+		assert_int_equal(res.transport_error, 0);
+		assert_int_equal(res.status, 200);
+		assert_string_equal(res.body, "{\"access_token\":1}");
+		assert_false(ot_http_req_answer_lost(r));
+		seen |= 1 << *tag;
+		ot_http_req_free(r);
+	}
+	assert_int_equal(seen, 7);
+	assert_int_equal(ot_http_perform(h), 0);
+	close(lfd);
+	ot_http_free(h);
+}
+
+/* A server that reads the whole request and hangs up: a lost answer, never resent. */
+static void test_multi_answer_lost(void **state)
+{
+	ot_err err;
+	ot_http *h = ot_http_new(4, &err);
+	int port, lfd = listen_loopback(&port);
+	ot_http_req *r;
+	ot_http_result res;
+
+	(void)state;
+	assert_non_null(h);
+	start(h, port, NULL);
+	drive(h, lfd, NULL, 1);
+	r = ot_http_next_done(h);
+	assert_non_null(r);
+	ot_http_req_result(r, &res);
+	assert_int_not_equal(res.transport_error, 0);
+	assert_true(ot_http_req_answer_lost(r));
+	assert_null(ot_http_next_done(h));
+	ot_http_req_free(r);
+	close(lfd);
+	ot_http_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +466,10 @@ int main(void)
 	        cmocka_unit_test(test_refusals),
 	        cmocka_unit_test(test_fetch_refused),
 	        cmocka_unit_test(test_protocols_restricted),
+	        cmocka_unit_test(test_wakeup),
+	        cmocka_unit_test(test_extra_descriptors),
+	        cmocka_unit_test(test_multi_transfers),
+	        cmocka_unit_test(test_multi_answer_lost),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
