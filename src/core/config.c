@@ -1092,13 +1092,18 @@ typedef struct cfg_block {
 	max_align_t data[];
 } cfg_block;
 
+#define CFG_ARENA_ALIGN 8
+_Static_assert(_Alignof(cJSON) <= CFG_ARENA_ALIGN, "cJSON nodes need a wider alignment");
+
 static cfg_block *cfg_arena;
 
 static void *cfg_arena_alloc(size_t n)
 {
 	cfg_block *b = cfg_arena;
 
-	n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+	/* cJSON's nodes need no more than 8-byte alignment (pointers, a double); short strings
+	 * ("name", "provider") then take 8 bytes, not 16. */
+	n = (n + CFG_ARENA_ALIGN - 1) / CFG_ARENA_ALIGN * CFG_ARENA_ALIGN;
 	if (!b || b->cap - b->used < n) {
 		/* Blocks double from 16 KiB (a small file needs one) up to 4 MiB. */
 		size_t cap = b ? (b->cap < (4u << 20) ? b->cap * 2 : b->cap) : (16u << 10);
