@@ -31,8 +31,8 @@ struct ot_http_req {
 	char *ca_file;
 	char *authorization;
 	ot_form form;
-	size_t form_sent; /* read position in form while uploading */
-	bool rewind_refused;
+	bool rewind_refused; /* libcurl wanted to send it again: refused */
+	int attempts;        /* times libcurl got ready to send it (pre-request callback) */
 	char *resp;
 	size_t resp_len, resp_cap;
 	bool truncated;
@@ -335,30 +335,29 @@ static int req_build_headers(ot_http_req *r)
 	return rc;
 }
 
-static size_t req_on_read(char *buf, size_t size, size_t nmemb, void *userp)
-{
-	ot_http_req *r = userp;
-	size_t n = size * nmemb, left = r->form.len - r->form_sent;
-
-	if (n > left)
-		n = left;
-	memcpy(buf, r->form.buf + r->form_sent, n);
-	r->form_sent += n;
-	return n;
-}
-
-/* libcurl asks to rewind the body only to send it again: after a reused connection died
- * with the whole request written and no answer read. The server may have acted on it (a
+/* libcurl sends a request again on its own in one case: a reused keep-alive connection that
+ * died with not a byte of the answer read. The server may have acted on the first copy (a
  * rotated refresh token), so the resend is the engine's decision (one lost-answer retry),
- * never a silent one. A request that never left is resent without rewinding. */
-static int req_on_seek(void *userp, curl_off_t offset, int origin)
+ * never a silent one: the second time libcurl is about to send, if any of the first copy
+ * went out (CURLINFO_REQUEST_SIZE still counts it), the transfer is aborted and reported as
+ * a lost answer. A request that never left is let go again. The body itself travels with
+ * the headers (CURLOPT_POSTFIELDS: one send(2), where a read callback took two). */
+static int req_on_prereq(void *userp, char *ip, char *local_ip, int port, int local_port)
 {
 	ot_http_req *r = userp;
+	long reqsize = 0;
 
-	(void)offset;
-	(void)origin;
+	(void)ip;
+	(void)local_ip;
+	(void)port;
+	(void)local_port;
+	if (r->attempts++ == 0)
+		return CURL_PREREQFUNC_OK;
+	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &reqsize);
+	if (reqsize <= 0)
+		return CURL_PREREQFUNC_OK;
 	r->rewind_refused = true;
-	return CURL_SEEKFUNC_CANTSEEK;
+	return CURL_PREREQFUNC_ABORT;
 }
 
 /* Sets every option of a request on r->easy. Returns -1 with err on failure. */
@@ -391,10 +390,9 @@ static int req_setup(ot_http_req *r, CURLSH *share, ot_err *err)
 	if (r->form.len) {
 		curl_easy_setopt(e, CURLOPT_POST, 1L);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->form.len);
-		curl_easy_setopt(e, CURLOPT_READFUNCTION, req_on_read);
-		curl_easy_setopt(e, CURLOPT_READDATA, r);
-		curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, req_on_seek);
-		curl_easy_setopt(e, CURLOPT_SEEKDATA, r);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->form.buf); /* lives as long as r */
+		curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, req_on_prereq);
+		curl_easy_setopt(e, CURLOPT_PREREQDATA, r);
 	} else {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	}
@@ -585,8 +583,9 @@ bool ot_http_req_answer_lost(const ot_http_req *r)
 		return r->truncated;
 	if (r->rewind_refused)
 		return true;
+	/* Headers and body leave in one send: any of it out is all of it in the socket. */
 	curl_easy_getinfo(r->easy, CURLINFO_REQUEST_SIZE, &reqsize);
-	return reqsize > 0 && r->form_sent >= r->form.len;
+	return reqsize > 0;
 }
 
 void *ot_http_req_user(const ot_http_req *r)

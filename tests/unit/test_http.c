@@ -334,47 +334,101 @@ static int listen_loopback(int *port)
 	return fd;
 }
 
-/* Drives h until done requests have finished or 5 s pass, answering each request that
- * arrives on lfd with answer (NULL: close without answering once the body is in). */
-static void drive(ot_http *h, int lfd, const char *answer, int done)
-{
-	int conns[8], n_conns = 0, finished = 0;
+/* A scripted server on lfd, run from the client's own loop: the k-th request it receives
+ * (all connections together) gets answers[k], or, past the end of answers or at a NULL
+ * entry, a hang-up once the whole request is in. */
+typedef struct fake_server {
+	int lfd;
+	const char *const *answers;
+	int n_answers;
+	int requests; /* whole requests received */
+	int conns[8], n_conns;
 	char buf[8][4096];
-	size_t got[8] = {0};
+	size_t got[8];
+} fake_server;
+
+/* A whole request: headers and the body, which ends with the refresh token start() sends. */
+static bool request_complete(const char *b, size_t n)
+{
+	static const char tail[] = "refresh_token=rt-secret";
+
+	return strstr(b, "\r\n\r\n") && n >= sizeof(tail) - 1 &&
+	       memcmp(b + n - (sizeof(tail) - 1), tail, sizeof(tail) - 1) == 0;
+}
+
+static void server_serve(fake_server *sv, int i)
+{
+	const char *a = sv->requests < sv->n_answers ? sv->answers[sv->requests] : NULL;
+
+	sv->requests++;
+	sv->got[i] = 0;
+	if (a) {
+		assert_true(write(sv->conns[i], a, strlen(a)) > 0);
+		return; /* kept alive */
+	}
+	close(sv->conns[i]);
+	sv->conns[i] = -1;
+}
+
+static void server_step(fake_server *sv)
+{
+	int c;
+
+	while (sv->n_conns < 8 && (c = accept4(sv->lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0)
+		sv->conns[sv->n_conns++] = c;
+	for (int i = 0; i < sv->n_conns; i++) {
+		ssize_t k;
+		if (sv->conns[i] < 0)
+			continue;
+		k = read(sv->conns[i], sv->buf[i] + sv->got[i], sizeof(sv->buf[i]) - 1 - sv->got[i]);
+		if (k <= 0)
+			continue;
+		sv->got[i] += (size_t)k;
+		sv->buf[i][sv->got[i]] = '\0';
+		if (request_complete(sv->buf[i], sv->got[i]))
+			server_serve(sv, i);
+	}
+}
+
+static void server_close(fake_server *sv)
+{
+	for (int i = 0; i < sv->n_conns; i++)
+		if (sv->conns[i] >= 0)
+			close(sv->conns[i]);
+	sv->n_conns = 0;
+}
+
+/* Drives h and the server until done requests have finished (queued for
+ * ot_http_next_done()) or 5 s pass. */
+static void drive_server(ot_http *h, fake_server *sv, int done)
+{
+	int finished = 0;
 	int64_t end = now_ms() + 5000;
 
 	while (finished < done && now_ms() < end) {
-		struct pollfd pf = {.fd = lfd, .events = POLLIN};
-		int c;
+		struct pollfd pf = {.fd = sv->lfd, .events = POLLIN};
 		ot_http_wait(h, &pf, 1, 50);
 		ot_http_perform(h);
-		while (n_conns < 8 && (c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK)) >= 0)
-			conns[n_conns++] = c;
-		for (int i = 0; i < n_conns; i++) {
-			ssize_t k;
-			if (conns[i] < 0)
-				continue;
-			k = read(conns[i], buf[i] + got[i], sizeof(buf[i]) - 1 - got[i]);
-			if (k <= 0)
-				continue;
-			got[i] += (size_t)k;
-			buf[i][got[i]] = '\0';
-			if (!strstr(buf[i], "\r\n\r\n") || !strstr(buf[i], "grant_type=refresh_token"))
-				continue; /* the body is not in yet */
-			if (answer)
-				assert_true(write(conns[i], answer, strlen(answer)) > 0);
-			close(conns[i]);
-			conns[i] = -1;
-		}
+		server_step(sv);
 		ot_http_perform(h);
-		while (ot_http_finished_waiting(h) > 0 && ot_http_collect(h) > 0)
-			break;
 		finished = (int)ot_http_collect(h);
 	}
-	for (int i = 0; i < n_conns; i++)
-		if (conns[i] >= 0)
-			close(conns[i]);
 	assert_int_equal(finished, done);
+}
+
+/* The same with every request getting answer (NULL: a hang-up). */
+static void drive(ot_http *h, int lfd, const char *answer, int done)
+{
+	const char *const answers[8] = {answer, answer, answer, answer,
+	                                answer, answer, answer, answer};
+	fake_server sv;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.lfd = lfd;
+	sv.answers = answers;
+	sv.n_answers = answer ? 8 : 0;
+	drive_server(h, &sv, done);
+	server_close(&sv);
 }
 
 static ot_http_req *start(ot_http *h, int port, void *user)
@@ -456,6 +510,59 @@ static void test_multi_answer_lost(void **state)
 	ot_http_free(h);
 }
 
+/* A kept-alive connection that hangs up after the whole second request is in: libcurl would
+ * like to send it again on a fresh connection (it treats a reused connection that dies
+ * without a byte back as stale), but the server may have acted on it (rotated the refresh
+ * token), so it must come back as a lost answer, and the server must have seen it once. */
+static void test_reused_connection_never_resent(void **state)
+{
+	static const char keep[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	                           "Content-Length: 18\r\n\r\n{\"access_token\":1}";
+	const char *const answers[] = {keep, NULL, keep, keep};
+	ot_err err;
+	ot_http *h = ot_http_new(1, &err);
+	int port, lfd = listen_loopback(&port);
+	fake_server sv;
+	ot_http_req *r;
+	ot_http_result res;
+
+	(void)state;
+	assert_non_null(h);
+	memset(&sv, 0, sizeof(sv));
+	sv.lfd = lfd;
+	sv.answers = answers;
+	sv.n_answers = 4;
+	start(h, port, NULL);
+	drive_server(h, &sv, 1);
+	r = ot_http_next_done(h);
+	ot_http_req_result(r, &res);
+	assert_int_equal(res.status, 200);
+	ot_http_req_free(r);
+	start(h, port, NULL); /* on the kept-alive connection; the server hangs up */
+	drive_server(h, &sv, 1);
+	r = ot_http_next_done(h);
+	ot_http_req_result(r, &res);
+	assert_int_not_equal(res.transport_error, 0);
+	assert_true(ot_http_req_answer_lost(r));
+	ot_http_req_free(r);
+	for (int i = 0; i < 20; i++) { /* a silent resend would arrive now */
+		server_step(&sv);
+		usleep(5000);
+	}
+	assert_int_equal(sv.requests, 2);
+	start(h, port, NULL); /* and the next request goes out normally, once */
+	drive_server(h, &sv, 1);
+	r = ot_http_next_done(h);
+	ot_http_req_result(r, &res);
+	assert_int_equal(res.status, 200);
+	assert_false(ot_http_req_answer_lost(r));
+	ot_http_req_free(r);
+	assert_int_equal(sv.requests, 3);
+	server_close(&sv);
+	close(lfd);
+	ot_http_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -470,6 +577,7 @@ int main(void)
 	        cmocka_unit_test(test_extra_descriptors),
 	        cmocka_unit_test(test_multi_transfers),
 	        cmocka_unit_test(test_multi_answer_lost),
+	        cmocka_unit_test(test_reused_connection_never_resent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
