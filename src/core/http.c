@@ -485,6 +485,7 @@ void ot_http_req_free(ot_http_req *r)
 		if (r->attached) {
 			curl_multi_remove_handle(h->multi, r->easy);
 			h->attached--;
+			h->kick = true; /* the next perform re-reads libcurl's running count */
 		}
 		list_unlink(h, r);
 	}
@@ -641,8 +642,9 @@ static int http_on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void
 	ev.data.fd = fd;
 	if (!socketp || epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) < 0) {
 		/* new to us, or a descriptor number reused after a close epoll saw first */
-		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 && errno == EEXIST)
-			epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev);
+		if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
+		    (errno != EEXIST || epoll_ctl(h->epfd, EPOLL_CTL_MOD, fd, &ev) < 0))
+			return -1; /* unwatchable (no memory, watch limit): libcurl fails it */
 		curl_multi_assign(h->multi, fd, h);
 	}
 	return 0;
@@ -792,7 +794,7 @@ static void http_dispatch(ot_http *h, const struct epoll_event *ev, int n)
 		}
 		/* An error or a hang-up is handed over as readable: libcurl's read finds out
 		 * what happened (a final answer may still be waiting in the buffer). */
-		if (e & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+		if (e & (EPOLLIN | EPOLLERR | EPOLLHUP))
 			mask |= CURL_CSELECT_IN;
 		if (e & EPOLLOUT)
 			mask |= CURL_CSELECT_OUT;
@@ -820,8 +822,13 @@ int ot_http_perform(ot_http *h)
 			break;
 	}
 	if (h->kick || (h->deadline_ms >= 0 && mono_ms() >= h->deadline_ms)) {
+		long next = -1;
 		h->kick = false;
 		http_act(h, CURL_SOCKET_TIMEOUT, 0);
+		/* libcurl calls the timer back only when its deadline changes: one that fired a
+		 * little early (whole milliseconds) must not keep saying "now" */
+		curl_multi_timeout(h->multi, &next);
+		h->deadline_ms = next < 0 ? -1 : mono_ms() + next;
 	}
 	return h->running;
 }

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -342,6 +343,7 @@ typedef struct fake_server {
 	const char *const *answers;
 	int n_answers;
 	int requests; /* whole requests received */
+	bool stall;   /* past the end of answers: keep the connection, answer nothing */
 	int conns[8], n_conns;
 	char buf[8][4096];
 	size_t got[8];
@@ -360,6 +362,11 @@ static void server_serve(fake_server *sv, int i)
 {
 	const char *a = sv->requests < sv->n_answers ? sv->answers[sv->requests] : NULL;
 
+	if (!a && sv->stall && sv->requests >= sv->n_answers) {
+		sv->requests++;
+		sv->got[i] = 0;
+		return;
+	}
 	sv->requests++;
 	sv->got[i] = 0;
 	if (a) {
@@ -399,21 +406,32 @@ static void server_close(fake_server *sv)
 }
 
 /* Drives h and the server until done requests have finished (queued for
- * ot_http_next_done()) or 5 s pass. */
+ * ot_http_next_done()). Waits are long (2 s) and see the server's sockets, so a loopback
+ * exchange that takes more than a second was driven by libcurl's timers, not by the events
+ * it asked to watch: a failure. */
 static void drive_server(ot_http *h, fake_server *sv, int done)
 {
-	int finished = 0;
-	int64_t end = now_ms() + 5000;
+	int finished = 0, waiting = 0;
+	int64_t start = now_ms(), end = start + 5000;
 
 	while (finished < done && now_ms() < end) {
-		struct pollfd pf = {.fd = sv->lfd, .events = POLLIN};
-		ot_http_wait(h, &pf, 1, 50);
+		struct pollfd pf[9];
+		unsigned n = 1;
+		pf[0] = (struct pollfd){.fd = sv->lfd, .events = POLLIN};
+		for (int i = 0; i < sv->n_conns; i++)
+			if (sv->conns[i] >= 0)
+				pf[n++] = (struct pollfd){.fd = sv->conns[i], .events = POLLIN};
+		ot_http_wait(h, pf, n, 2000);
 		ot_http_perform(h);
 		server_step(sv);
 		ot_http_perform(h);
+		if (ot_http_finished_waiting(h) > 0)
+			waiting = 1;
 		finished = (int)ot_http_collect(h);
 	}
 	assert_int_equal(finished, done);
+	assert_true(waiting); /* ot_http_finished_waiting() said so before the collect */
+	assert_true(now_ms() - start < 1000);
 }
 
 /* The same with every request getting answer (NULL: a hang-up). */
@@ -563,6 +581,163 @@ static void test_reused_connection_never_resent(void **state)
 	ot_http_free(h);
 }
 
+/* A server that takes the request and never answers: libcurl's timer alone ends it, when
+ * ot_http_timeout_ms() says, as a timeout. */
+static void test_timer_ends_silent_request(void **state)
+{
+	const char *const none[1] = {NULL};
+	ot_err err;
+	ot_http *h = ot_http_new(4, &err);
+	int port, lfd = listen_loopback(&port);
+	fake_server sv;
+	ot_http_spec s;
+	char url[64];
+	ot_http_req *r;
+	ot_http_result res;
+	int64_t t0 = now_ms();
+
+	(void)state;
+	assert_non_null(h);
+	memset(&sv, 0, sizeof(sv));
+	sv.lfd = lfd;
+	sv.answers = none;
+	sv.n_answers = 0;
+	memset(&s, 0, sizeof(s));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", port);
+	s.url = url;
+	s.connect_timeout = 1;
+	s.total_timeout = 1;
+	ot_form_add(&s.form, "grant_type", "client_credentials");
+	assert_non_null(ot_http_start(h, &s, NULL, &err));
+	while (ot_http_collect(h) == 0 && now_ms() - t0 < 5000) {
+		struct pollfd pf = {.fd = lfd, .events = POLLIN};
+		ot_http_wait(h, &pf, 1, (int)ot_http_timeout_ms(h)); /* -1: the 1 s default */
+		ot_http_perform(h);
+		while (sv.n_conns < 8) { /* accept, never read */
+			int c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK);
+			if (c < 0)
+				break;
+			sv.conns[sv.n_conns++] = c;
+		}
+	}
+	r = ot_http_next_done(h);
+	assert_non_null(r);
+	ot_http_req_result(r, &res);
+	assert_int_not_equal(res.transport_error, 0);
+	assert_non_null(strstr(res.transport_msg, "timeout after 1 s"));
+	assert_true(now_ms() - t0 >= 900 && now_ms() - t0 < 2500);
+	assert_true(ot_http_req_answer_lost(r)); /* it went out whole: the server may act */
+	ot_http_req_free(r);
+	assert_int_equal(ot_http_timeout_ms(h), -1); /* nothing left to time */
+	server_close(&sv);
+	close(lfd);
+	ot_http_free(h);
+}
+
+/* The headless commands' wait (no descriptors of their own) against a server in another
+ * process: three requests, each answered, all within a second. */
+static void test_headless_wait(void **state)
+{
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	                             "Content-Length: 18\r\n\r\n{\"access_token\":1}";
+	const char *const answers[3] = {answer, answer, answer};
+	ot_err err;
+	ot_http *h;
+	int port, lfd = listen_loopback(&port), finished = 0;
+	pid_t child;
+	int64_t t0;
+	ot_http_req *r;
+
+	(void)state;
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) { /* the server */
+		fake_server sv;
+		memset(&sv, 0, sizeof(sv));
+		sv.lfd = lfd;
+		sv.answers = answers;
+		sv.n_answers = 3;
+		for (int i = 0; i < 1000 && sv.requests < 3; i++) {
+			server_step(&sv);
+			usleep(2000);
+		}
+		usleep(200000);
+		_exit(sv.requests == 3 ? 0 : 1);
+	}
+	close(lfd);
+	h = ot_http_new(4, &err);
+	assert_non_null(h);
+	for (int i = 0; i < 3; i++)
+		start(h, port, NULL);
+	t0 = now_ms();
+	while (finished < 3 && now_ms() - t0 < 5000) {
+		ot_http_wait(h, NULL, 0, 2000);
+		ot_http_perform(h);
+		finished = (int)ot_http_collect(h);
+	}
+	assert_int_equal(finished, 3);
+	assert_true(now_ms() - t0 < 1000);
+	while ((r = ot_http_next_done(h))) {
+		ot_http_result res;
+		ot_http_req_result(r, &res);
+		assert_int_equal(res.status, 200);
+		ot_http_req_free(r);
+	}
+	ot_http_free(h);
+	{
+		int st = 0;
+		assert_int_equal(waitpid(child, &st, 0), child);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+}
+
+/* A request aborted while another finished: the running count comes back right at once, so
+ * the finished one is seen waiting (no sleep with a result queued). */
+static void test_abort_keeps_count(void **state)
+{
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	                             "Content-Length: 18\r\n\r\n{\"access_token\":1}";
+	const char *const answers[1] = {answer};
+	ot_err err;
+	ot_http *h = ot_http_new(4, &err);
+	int port, lfd = listen_loopback(&port);
+	fake_server sv;
+	ot_http_req *a, *b;
+	int64_t t0 = now_ms();
+
+	(void)state;
+	assert_non_null(h);
+	memset(&sv, 0, sizeof(sv));
+	sv.lfd = lfd;
+	sv.answers = answers;
+	sv.n_answers = 1;
+	sv.stall = true;
+	a = start(h, port, NULL);
+	b = start(h, port, NULL);
+	/* the first whole request gets the answer; the other never does */
+	while (ot_http_perform(h) > 1 && now_ms() - t0 < 2000) {
+		struct pollfd pf = {.fd = lfd, .events = POLLIN};
+		server_step(&sv);
+		ot_http_wait(h, &pf, 1, 20);
+	}
+	assert_int_equal(ot_http_perform(h), 1);
+	assert_int_equal(ot_http_finished_waiting(h), 1);
+	/* abort whichever is still running */
+	if (ot_http_collect(h) == 1 && ot_http_collected(h, NULL) == a) {
+		ot_http_req_free(b);
+	} else {
+		ot_http_req_free(a);
+		a = b;
+	}
+	assert_int_equal(ot_http_perform(h), 0);
+	assert_int_equal(ot_http_finished_waiting(h), 1);
+	assert_ptr_equal(ot_http_next_done(h), a);
+	ot_http_req_free(a);
+	server_close(&sv);
+	close(lfd);
+	ot_http_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -578,6 +753,9 @@ int main(void)
 	        cmocka_unit_test(test_multi_transfers),
 	        cmocka_unit_test(test_multi_answer_lost),
 	        cmocka_unit_test(test_reused_connection_never_resent),
+	        cmocka_unit_test(test_timer_ends_silent_request),
+	        cmocka_unit_test(test_headless_wait),
+	        cmocka_unit_test(test_abort_keeps_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
