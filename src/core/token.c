@@ -57,6 +57,53 @@ static int token_is_hexish(int c)
 	       c == '-';
 }
 
+/* Eight bytes at a time (SWAR): tokens are kilobytes long and every byte of them is checked;
+ * a byte loop with an early exit is not vectorised. Loads are memcpy (any alignment) and
+ * never go past n. */
+#define SWAR_ONES  UINT64_C(0x0101010101010101)
+#define SWAR_HIGHS UINT64_C(0x8080808080808080)
+
+static uint64_t swar_load(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* Nonzero when some byte of w is below b (b <= 0x80). */
+static uint64_t swar_less(uint64_t w, unsigned b)
+{
+	return (w - SWAR_ONES * b) & ~w & SWAR_HIGHS;
+}
+
+/* Nonzero when some byte of w equals b. */
+static uint64_t swar_eq(uint64_t w, unsigned b)
+{
+	return swar_less(w ^ (SWAR_ONES * b), 1);
+}
+
+/* Nonzero when some byte of w is not printable ASCII (below 0x20, 0x7f or above). A carry
+ * out of a 0xff byte only reaches bytes above one already flagged. */
+static uint64_t swar_unprintable(uint64_t w)
+{
+	return swar_less(w, 0x20) | (((w + SWAR_ONES) | w) & SWAR_HIGHS);
+}
+
+/* 1 when the n bytes at s are all printable ASCII (0x20..0x7e). */
+static int token_printable(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		if (swar_unprintable(swar_load(s + i)))
+			return 0;
+	for (; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 /* A UUID or hex value inside a run of token characters: TOKEN_HEX_RUN hex digits or dashes
  * in a row, at least 16 of them digits (a UUID refresh token, a hex opaque token). */
 static int token_hexish_run(const unsigned char *s, size_t run)
@@ -177,32 +224,51 @@ static void answer_malformed(ot_token_answer *a, const char *fmt, ...)
 
 typedef struct json_scan {
 	int too_deep;
-	int open; /* an unclosed string, object or array: the answer was cut */
+	int open;       /* an unclosed string, object or array: the answer was cut */
+	int nul_escape; /* a \\u0000 escape inside a string */
 } json_scan;
 
-/* Counts nesting outside strings (cJSON recurses, so deep input is refused before it), and
- * rewrites the escape \u0000 to \u0001 so that a NUL inside a string cannot shorten a key or
- * a token silently: the control character is refused later where it matters. */
-static void json_prescan(char *s, size_t n, json_scan *js)
+static int json_is_nul_escape(const char *s, size_t i, size_t n)
 {
-	int depth = 0, in_str = 0;
+	return s[i + 1] == 'u' && i + 5 < n && memcmp(s + i + 2, "0000", 4) == 0;
+}
+
+/* The index of the quote that ends the string whose contents start at i, or n; notes a
+ * \\u0000 escape. The contents (the tokens) are skipped eight bytes at a time. */
+static size_t json_string_end(const char *s, size_t i, size_t n, json_scan *js)
+{
+	for (;;) {
+		while (i + 8 <= n) {
+			uint64_t w = swar_load(s + i);
+			if (swar_eq(w, '"') | swar_eq(w, '\\'))
+				break;
+			i += 8;
+		}
+		if (i >= n || s[i] == '"')
+			return i < n ? i : n;
+		if (s[i] == '\\' && i + 1 < n) {
+			js->nul_escape |= json_is_nul_escape(s, i, n);
+			i++;
+		}
+		i++;
+	}
+}
+
+/* Counts nesting outside strings (cJSON recurses, so deep input is refused before it) and
+ * notes whether a string holds the escape \\u0000. */
+static void json_prescan(const char *s, size_t n, json_scan *js)
+{
+	int depth = 0;
 
 	memset(js, 0, sizeof(*js));
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (in_str) {
-			if (c == '\\' && i + 1 < n) {
-				if (s[i + 1] == 'u' && i + 5 < n &&
-				    memcmp(s + i + 2, "0000", 4) == 0)
-					s[i + 5] = '1';
-				i++;
-			} else if (c == '"') {
-				in_str = 0;
-			}
-			continue;
-		}
 		if (c == '"') {
-			in_str = 1;
+			i = json_string_end(s, i + 1, n, js);
+			if (i >= n) {
+				js->open = 1;
+				return;
+			}
 		} else if (c == '{' || c == '[') {
 			if (++depth > TOKEN_MAX_DEPTH) {
 				js->too_deep = 1;
@@ -212,7 +278,27 @@ static void json_prescan(char *s, size_t n, json_scan *js)
 			depth--;
 		}
 	}
-	js->open = in_str || depth > 0;
+	js->open = depth > 0;
+}
+
+/* Rewrites the escape \\u0000 to \\u0001 inside strings so that a NUL cannot shorten a key or
+ * a token silently: the control character is refused later where it matters. */
+static void json_rewrite_nul_escapes(char *s, size_t n)
+{
+	int in_str = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!in_str) {
+			in_str = c == '"';
+		} else if (c == '\\' && i + 1 < n) {
+			if (json_is_nul_escape(s, i, n))
+				s[i + 5] = '1';
+			i++;
+		} else if (c == '"') {
+			in_str = 0;
+		}
+	}
 }
 
 static cJSON *json_parse_object(const char *s, size_t n, const char **why)
@@ -229,6 +315,8 @@ static cJSON *json_parse_object(const char *s, size_t n, const char **why)
 		*why = "JSON nesting too deep";
 		goto out;
 	}
+	if (js.nul_escape)
+		json_rewrite_nul_escapes(copy, n);
 	o = cJSON_ParseWithLengthOpts(copy, n, &end, 0);
 	if (!o) {
 		*why = js.open ? "truncated JSON" : "invalid JSON";
@@ -523,16 +611,24 @@ static int token_has_non_ascii(const char *s)
 static int extract_token_string(const cJSON *o, const char *name, char **out)
 {
 	const cJSON *it = member(o, name);
+	size_t n;
 
 	*out = NULL;
 	if (!it)
 		return 0;
-	if (!cJSON_IsString(it) || !it->valuestring || token_has_control(it->valuestring))
+	if (!cJSON_IsString(it) || !it->valuestring)
 		return -1;
-	if (token_has_non_ascii(it->valuestring))
-		return -2;
-	if (*it->valuestring)
-		*out = ot_strdup(it->valuestring);
+	n = strlen(it->valuestring);
+	if (!token_printable(it->valuestring, n)) { /* the common case checks each byte once */
+		if (token_has_control(it->valuestring))
+			return -1;
+		if (token_has_non_ascii(it->valuestring))
+			return -2;
+	}
+	if (n) {
+		*out = token_alloc(n + 1);
+		memcpy(*out, it->valuestring, n + 1);
+	}
 	return 0;
 }
 
@@ -714,6 +810,13 @@ static void verdict_reason(ot_verdict *v, ot_outcome o, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The success of every refresh: no printf. */
+static void verdict_ok(ot_verdict *v)
+{
+	v->outcome = OT_OUTCOME_OK;
+	memcpy(v->reason, "ok", sizeof("ok"));
+}
+
 /* "invalid_grant: Token is not active", or just the code. */
 static void error_text(const ot_token_answer *a, char *out, size_t n)
 {
@@ -824,7 +927,7 @@ static void classify_answer(const ot_http_result *r, ot_verdict *v)
 		verdict_reason(v, OT_OUTCOME_TRANSIENT, "HTTP %ld: %s%s", st, et,
 		               error_status_wrong_url(st) ? " \u2014 check token_url" : "");
 	else if (st >= 200 && st <= 299 && a->kind == OT_ANSWER_TOKEN)
-		verdict_reason(v, OT_OUTCOME_OK, "ok");
+		verdict_ok(v);
 	else if (st >= 200 && st <= 299)
 		verdict_reason(v, OT_OUTCOME_TRANSIENT, "malformed answer: %s",
 		               a->malformed_reason ? a->malformed_reason : "no access_token");
