@@ -71,6 +71,48 @@ bool eng_cred_lost_marker(const ot_credential *c)
 	       strcmp(c->inflight_fp, c->refresh_fp) == 0;
 }
 
+/* --- a job's credential --- */
+
+void eng_job_cred_take(eng_job *job, ot_credential *c)
+{
+	eng_job_cred_drop(job);
+	job->cred = malloc(sizeof(*job->cred));
+	if (!job->cred) {
+		fputs("oauthtop: out of memory\n", stderr);
+		abort();
+	}
+	*job->cred = *c; /* moved */
+	memset(c, 0, sizeof(*c));
+}
+
+void eng_job_cred_drop(eng_job *job)
+{
+	if (!job->cred)
+		return;
+	ot_credential_clear(job->cred);
+	free(job->cred);
+	job->cred = NULL;
+}
+
+void eng_job_cred_move(eng_job *job, ot_credential *dst)
+{
+	if (!job->cred) {
+		memset(dst, 0, sizeof(*dst));
+		return;
+	}
+	*dst = *job->cred; /* moved: the secrets now belong to dst */
+	free(job->cred);
+	job->cred = NULL;
+}
+
+void eng_fp_copy(char dst[OT_FP_LEN], const char *src)
+{
+	size_t n = strnlen(src, OT_FP_LEN - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* --- results --- */
 
 eng_out *eng_out_new(ot_engine *e, uint32_t job, ot_result_kind kind)
@@ -167,6 +209,11 @@ static void eng_scrub_one(char *reason, size_t n, const char *tok)
 	const char *p;
 
 	if (tl < 4 || n == 0)
+		return;
+	/* Nothing to cut (the common case): the text would be copied back unchanged. */
+	rl = strlen(reason);
+	if (n <= sizeof(out) && !strstr(reason, tok) &&
+	    !(rl > 3 && strcmp(reason + rl - 3, "...") == 0))
 		return;
 	for (p = reason; *p && o + 1 < sizeof(out);) {
 		if (strncmp(p, tok, tl) == 0) {
@@ -331,7 +378,7 @@ void ot_engine_free(ot_engine *e)
 	 * keeper knows the answer was lost (DESIGN §3 step 6). Results that could not be
 	 * written are reported as errors (their leases keep the marker the same way). */
 	for (size_t j = 0; j < e->n_jobs; j++)
-		ot_credential_clear(&e->jobs[j].cred);
+		eng_job_cred_drop(&e->jobs[j]);
 	ot_http_free(e->http);
 	eng_abandon_outs(e);
 	eng_outs_reset(e);
@@ -425,6 +472,25 @@ static bool eng_is_due(const ot_engine *e, const ot_account *a, const ot_credent
 	return true;
 }
 
+/* Queues the due jobs: lost only (1), the others only (0) or all (-1). */
+static int eng_submit_due_pass(ot_engine *e, const ot_credential **by_job, int64_t now, int lost)
+{
+	int count = 0;
+
+	for (size_t j = 0; j < e->n_jobs; j++) {
+		const eng_job *job = &e->jobs[j];
+		if (job->state != JOB_IDLE || !job->acct->enabled)
+			continue;
+		if (lost >= 0 && eng_cred_lost_marker(by_job[j]) != (lost == 1))
+			continue;
+		if (!eng_is_due(e, job->acct, by_job[j], now))
+			continue;
+		eng_enqueue(e, (uint32_t)j, MODE_DUE);
+		count++;
+	}
+	return count;
+}
+
 int ot_engine_submit_due(ot_engine *e, int64_t now, ot_err *err)
 {
 	ot_credential *list = NULL;
@@ -442,14 +508,16 @@ int ot_engine_submit_due(ot_engine *e, int64_t now, ot_err *err)
 		if (j != ENG_NONE)
 			by_job[j] = &list[i];
 	}
-	for (size_t j = 0; j < e->n_jobs; j++) {
-		const eng_job *job = &e->jobs[j];
-		if (job->state != JOB_IDLE || !job->acct->enabled)
-			continue;
-		if (!eng_is_due(e, job->acct, by_job[j], now))
-			continue;
-		eng_enqueue(e, (uint32_t)j, MODE_DUE);
-		count++;
+	if (e->queued == 0) {
+		/* Lost answers first, then the others, both in job order: what
+		 * eng_queue_lost_first() would make of this queue, from the list just read, so
+		 * it need not read the store again. */
+		count = eng_submit_due_pass(e, by_job, now, 1);
+		count += eng_submit_due_pass(e, by_job, now, 0);
+		if (count)
+			e->resort = false;
+	} else {
+		count = eng_submit_due_pass(e, by_job, now, -1);
 	}
 	free(by_job);
 	ot_store_list_free(list, n);

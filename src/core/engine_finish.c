@@ -26,31 +26,40 @@ static bool answer_lost(const ot_http_req *r, const ot_http_result *hr, const ot
 	return i < hr->body_len && b[i] == '{';
 }
 
-/* Fills what every result shares: the credential to commit (a copy of the leased one, its
- * lease cleared), the event, the fingerprints. */
+/* Fills what every result shares: the credential to commit (the leased one, moved out of
+ * the job: the job is done with it), the event, the fingerprints. */
 static eng_out *out_begin(ot_engine *e, uint32_t j, ot_result_kind kind, const char *ev_kind,
                           double secs)
 {
 	eng_job *job = &e->jobs[j];
 	eng_out *o = eng_out_new(e, j, kind);
 
-	ot_credential_copy(&o->cred, &job->cred);
 	o->res.seconds = secs;
-	snprintf(o->res.old_fp, OT_FP_LEN, "%s", job->cred.refresh_fp);
+	eng_fp_copy(o->res.old_fp, job->cred->refresh_fp);
+	eng_fp_copy(o->ev.old_fp, job->cred->refresh_fp);
+	eng_job_cred_move(job, &o->cred);
 	o->commit = true;
 	o->ev.account = (char *)job->acct->name;
 	o->ev.kind = (char *)ev_kind;
 	o->ev.actor = e->actor;
-	snprintf(o->ev.old_fp, OT_FP_LEN, "%s", job->cred.refresh_fp);
 	return o;
+}
+
+/* A fixed reason (no printf). */
+static void out_reason(eng_out *o, const char *text)
+{
+	size_t n = strnlen(text, sizeof(o->reason) - 1);
+
+	memcpy(o->reason, text, n);
+	o->reason[n] = '\0';
 }
 
 static void out_end(eng_out *o, int64_t now)
 {
 	o->ev.at = now;
 	o->ev.reason = o->reason;
-	snprintf(o->ev.new_fp, OT_FP_LEN, "%s", o->cred.refresh_fp);
-	snprintf(o->res.new_fp, OT_FP_LEN, "%s", o->cred.refresh_fp);
+	eng_fp_copy(o->ev.new_fp, o->cred.refresh_fp);
+	eng_fp_copy(o->res.new_fp, o->cred.refresh_fp);
 	o->res.access_expires_at = o->cred.access_expires_at;
 	o->res.next_attempt_at = o->cred.next_attempt_at;
 	o->cred.updated_at = now;
@@ -63,11 +72,9 @@ static void finish_ok(ot_engine *e, uint32_t j, ot_verdict *v, double secs, int6
 
 	o->res.rotated = ot_token_apply(&o->cred, &v->answer, job->sent_at, job->acct->provider);
 	if (job->lost_retry)
-		snprintf(o->reason, sizeof(o->reason), "%s",
-		         "recovered a lost answer by resending the same refresh token");
+		out_reason(o, "recovered a lost answer by resending the same refresh token");
 	else
-		snprintf(o->reason, sizeof(o->reason), "%s",
-		         o->res.rotated ? "rotated refresh token" : "");
+		out_reason(o, o->res.rotated ? "rotated refresh token" : "");
 	out_end(o, now);
 }
 
@@ -110,8 +117,8 @@ static int refresh_token_changed(ot_engine *e, const eng_job *job)
 	found = ot_store_get(e->st, job->acct->name, 1, &cur, &err);
 	if (found < 0)
 		return -1;
-	changed = found && cur.refresh_token && job->cred.refresh_token &&
-	          strcmp(cur.refresh_token, job->cred.refresh_token) != 0;
+	changed = found && cur.refresh_token && job->cred->refresh_token &&
+	          strcmp(cur.refresh_token, job->cred->refresh_token) != 0;
 	ot_credential_clear(&cur);
 	return changed;
 }
@@ -125,7 +132,7 @@ static void finish_race(ot_engine *e, uint32_t j, const ot_verdict *v, double se
 	         "another keeper rotated the refresh token meanwhile (%s); its newer token is kept",
 	         v->reason);
 	o->res.seconds = secs;
-	snprintf(o->res.old_fp, OT_FP_LEN, "%s", job->cred.refresh_fp);
+	eng_fp_copy(o->res.old_fp, job->cred->refresh_fp);
 	o->release = true;
 	o->event_only = true;
 	o->ev.at = now;
@@ -133,7 +140,7 @@ static void finish_race(ot_engine *e, uint32_t j, const ot_verdict *v, double se
 	o->ev.kind = (char *)"race";
 	o->ev.reason = o->reason;
 	o->ev.actor = e->actor;
-	snprintf(o->ev.old_fp, OT_FP_LEN, "%s", job->cred.refresh_fp);
+	eng_fp_copy(o->ev.old_fp, job->cred->refresh_fp);
 }
 
 /* The grant was rejected: reauth, never retried automatically. A client_credentials grant
@@ -194,7 +201,7 @@ static void finish_one(ot_engine *e, ot_http_req *r, int64_t now)
 	ot_token_classify(&hr, now, &v);
 	/* A server may echo the token we sent in its error text: never let it reach any output,
 	 * the store or a hook. */
-	eng_reason_scrub(v.reason, sizeof(v.reason), &job->cred,
+	eng_reason_scrub(v.reason, sizeof(v.reason), job->cred,
 	                 job->acct->provider->client_secret);
 	switch (v.outcome) {
 	case OT_OUTCOME_OK:
@@ -215,7 +222,7 @@ static void finish_one(ot_engine *e, ot_http_req *r, int64_t now)
 	job->lost_pending = e->outs[e->n_outs - 1].keep_lease;
 	ot_http_req_free(r);
 	job->req = NULL;
-	ot_credential_clear(&job->cred);
+	eng_job_cred_drop(job); /* none left unless the result did not take it (a race) */
 	job->state = JOB_IDLE;
 	job->lost_retry = false;
 	e->provs[job->prov].inflight--;

@@ -51,17 +51,20 @@ typedef enum eng_mode {
 	MODE_FORCED,  /* ot_engine_submit force: ignore backoff and min_interval */
 } eng_mode;
 
+/* One per configured account (100,000 of them in the console): small. Only the accounts
+ * leased (READY / FLIGHT) hold a credential. */
 typedef struct eng_job {
 	const ot_account *acct;
+	ot_credential *cred; /* the leased credential (with secrets) while READY / FLIGHT, else
+	                      * NULL (eng_job_cred_take / _drop / _move) */
+	ot_http_req *req;
+	int64_t sent_at;
 	uint32_t prov;
 	uint32_t next; /* link in its provider's queued or ready list */
 	uint8_t state;
 	uint8_t mode;
-	bool lost_pending;  /* our last attempt lost its answer; we still hold the lease */
-	bool lost_retry;    /* the attempt in progress resends a token whose answer was lost */
-	ot_credential cred; /* the leased credential (with secrets) while READY / FLIGHT */
-	ot_http_req *req;
-	int64_t sent_at;
+	bool lost_pending; /* our last attempt lost its answer; we still hold the lease */
+	bool lost_retry;   /* the attempt in progress resends a token whose answer was lost */
 } eng_job;
 
 typedef struct eng_list {
@@ -135,6 +138,13 @@ void eng_outs_reset(ot_engine *e);
 /* true when the stored credential carries a lapsed or kept in-flight marker on its current
  * refresh token (a lost answer). */
 bool eng_cred_lost_marker(const ot_credential *c);
+/* The job's leased credential: take moves *c in (*c is zeroed), drop wipes and frees it,
+ * move hands it over to *dst (no copy, nothing left to wipe). NULL-safe where none is held. */
+void eng_job_cred_take(eng_job *job, ot_credential *c);
+void eng_job_cred_drop(eng_job *job);
+void eng_job_cred_move(eng_job *job, ot_credential *dst);
+/* Copies a fingerprint (always NUL-terminated, at most OT_FP_LEN - 1 characters). */
+void eng_fp_copy(char dst[OT_FP_LEN], const char *src);
 
 /* engine_step.c */
 /* Takes leases for queued work (one transaction), sorting jobs into ready / results. */

@@ -148,15 +148,14 @@ static void lease_sort_one(ot_engine *e, ot_lease *l, uint32_t j, int64_t now)
 		snprintf(o->reason, sizeof(o->reason), "%s", why);
 		o->res.access_expires_at = l->cred.access_expires_at;
 		o->res.next_attempt_at = l->cred.next_attempt_at;
-		snprintf(o->res.old_fp, OT_FP_LEN, "%s", l->cred.refresh_fp);
+		eng_fp_copy(o->res.old_fp, l->cred.refresh_fp);
 		job->state = JOB_IDLE;
 		/* A lost answer's marker stays ours: skipping must not erase it. */
 		o->release = !job->lost_pending;
 		return;
 	}
 	job->lost_retry = l->lost_answer || job->lost_pending;
-	job->cred = l->cred; /* moved */
-	memset(&l->cred, 0, sizeof(l->cred));
+	eng_job_cred_take(job, &l->cred);
 	eng_list_push(e, &e->provs[job->prov].ready, j);
 	e->ready++;
 }
@@ -212,7 +211,7 @@ void eng_release_ready(ot_engine *e)
 			eng_job *job = &e->jobs[j];
 			if (!job->lost_pending)
 				names[n++] = job->acct->name;
-			ot_credential_clear(&job->cred);
+			eng_job_cred_drop(job);
 			job->state = JOB_IDLE;
 			e->ready--;
 		}
@@ -231,7 +230,7 @@ static void start_fail(ot_engine *e, uint32_t j, const char *why)
 
 	snprintf(o->reason, sizeof(o->reason), "%s", why);
 	o->release = !job->lost_pending;
-	ot_credential_clear(&job->cred);
+	eng_job_cred_drop(job);
 	job->state = JOB_IDLE;
 }
 
@@ -242,7 +241,7 @@ static void start_one(ot_engine *e, uint32_t j, int64_t now)
 	ot_err err = {{0}};
 
 	memset(&spec, 0, sizeof(spec));
-	if (ot_http_token_spec(job->acct, job->cred.refresh_token, e->set->connect_timeout,
+	if (ot_http_token_spec(job->acct, job->cred->refresh_token, e->set->connect_timeout,
 	                       e->set->total_timeout, &spec, &err) < 0) {
 		ot_http_spec_clear(&spec);
 		start_fail(e, j, err.msg);
@@ -276,7 +275,7 @@ static bool start_lease_fresh(ot_engine *e, uint32_t j, int64_t now)
 
 	if (need > e->set->lease_seconds) /* a configuration that skipped the check */
 		need = e->set->lease_seconds;
-	if (job->cred.lease_expires_at - now >= need)
+	if (job->cred->lease_expires_at - now >= need)
 		return true;
 	memset(&l, 0, sizeof(l));
 	l.account = job->acct->name;
@@ -287,14 +286,14 @@ static bool start_lease_fresh(ot_engine *e, uint32_t j, int64_t now)
 		start_fail(e, j, why);
 		return false;
 	}
-	snprintf(fp, sizeof(fp), "%s", job->cred.refresh_fp);
-	ot_credential_clear(&job->cred);
+	eng_fp_copy(fp, job->cred->refresh_fp);
+	eng_job_cred_drop(job);
 	lease_sort_one(e, &l, j, now);
 	ot_credential_clear(&l.cred);
 	lease_forget_keepers(e);
 	/* Our own lease, lapsed while we waited, looks like a lost answer to the store: it
 	 * is not one unless it was before. */
-	if (job->state == JOB_READY && strcmp(job->cred.refresh_fp, fp) == 0)
+	if (job->state == JOB_READY && strcmp(job->cred->refresh_fp, fp) == 0)
 		job->lost_retry = lost || job->lost_pending;
 	return false;
 }
