@@ -145,7 +145,7 @@ static void on_result(const ot_result *r, void *user)
 		tally_rc(t, OT_EXIT_USAGE);
 		break;
 	}
-	fflush(stdout);
+	/* No fflush here: refresh_loop flushes once per engine step (see there). */
 }
 
 static int parse_concurrency(const char *s, int *out)
@@ -247,7 +247,12 @@ static int refresh_loop(ot_cli *cli, refresh_tally *t, ot_engine *e, ot_err *err
 	refresh_signals(e);
 	for (;;) {
 		int64_t now = ot_cli_now();
-		if (ot_engine_step(e, err) < 0) {
+		int step = ot_engine_step(e, err);
+		/* The lines of the results this step delivered leave now, in one write: at once
+		 * for a reader of a pipe or file (tail -f, a supervisor), not one write(2) per
+		 * account (a terminal is line-buffered anyway); before any message on stderr. */
+		fflush(stdout);
+		if (step < 0) {
 			if (!store_failed)
 				refresh_drop_queued(cli, t, e, err->msg);
 			if (!failing_since && ot_engine_pending(e))
@@ -307,6 +312,7 @@ static int refresh_run(ot_cli *cli, const char **names, int n, bool all, bool fo
 	if (rc == 0)
 		rc = refresh_loop(cli, &t, e, &err);
 	ot_engine_free(e); /* reports, as errors, results that could not be stored */
+	fflush(stdout);    /* those lines before the messages on stderr below */
 	if (rc < 0) {
 		ot_cli_error("refresh: %s", err.msg);
 		tally_rc(&t, OT_EXIT_USAGE);
