@@ -301,6 +301,161 @@ static void json_rewrite_nul_escapes(char *s, size_t n)
 	}
 }
 
+/* ---- the usual answer without cJSON's parser -------------------------------------------
+ * A flat object whose strings have no escape and whose numbers are short integers (the
+ * answer of nearly every server) is built here with the same cJSON tree cJSON's parser would
+ * make of it - cJSON copies each kilobyte token byte by byte, this finds a string's end eight
+ * bytes at a time and copies it whole. Anything else (an escape, a nested value, a fraction,
+ * an exponent, a long number, bad syntax) is left to cJSON from the start, so only text
+ * cJSON 1.7 accepts the same way is taken: whitespace is any byte up to the space, a number
+ * is what strtod reads, true has valueint 1. */
+
+static void *flat_check(void *p)
+{
+	if (!p) {
+		fputs("oauthtop: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+static size_t flat_skip_space(const char *s, size_t i, size_t n)
+{
+	while (i < n && (unsigned char)s[i] <= ' ')
+		i++;
+	return i;
+}
+
+/* The index of the quote that closes the string opened at s[i], or 0 when it holds a
+ * backslash or has no end. */
+static size_t flat_string_end(const char *s, size_t i, size_t n)
+{
+	for (i++; i + 8 <= n; i += 8) {
+		uint64_t w = swar_load(s + i);
+		if (swar_eq(w, '"') | swar_eq(w, '\\'))
+			break;
+	}
+	for (; i < n; i++) {
+		if (s[i] == '"')
+			return i;
+		if (s[i] == '\\')
+			return 0;
+	}
+	return 0;
+}
+
+/* The string s[a..b) (s[b] is its closing quote, lent for the terminator). */
+static cJSON *flat_string(char *s, size_t a, size_t b)
+{
+	cJSON *it;
+
+	s[b] = '\0';
+	it = flat_check(cJSON_CreateString(s + a));
+	s[b] = '"';
+	return it;
+}
+
+static int flat_number_char(char c)
+{
+	return (c >= '0' && c <= '9') || c == '+' || c == '-' || c == 'e' || c == 'E' || c == '.';
+}
+
+/* -?[0-9]{1,15} and no other number character after it: exactly the value strtod gives. */
+static cJSON *flat_number(const char *s, size_t *i, size_t n)
+{
+	size_t k = *i + (s[*i] == '-'), digits = 0;
+	double v = 0;
+
+	for (; k < n && s[k] >= '0' && s[k] <= '9' && digits <= 15; k++, digits++)
+		v = v * 10 + (s[k] - '0');
+	if (!digits || digits > 15 || (k < n && flat_number_char(s[k])))
+		return NULL;
+	if (s[*i] == '-')
+		v = -v;
+	*i = k;
+	return flat_check(cJSON_CreateNumber(v));
+}
+
+/* The value at s[*i] (moved past it), or NULL to leave the text to cJSON. */
+static cJSON *flat_value(char *s, size_t *i, size_t n)
+{
+	size_t k = *i, e;
+	cJSON *it;
+
+	if (k >= n)
+		return NULL;
+	if (s[k] == '"') {
+		if (!(e = flat_string_end(s, k, n)))
+			return NULL;
+		*i = e + 1;
+		return flat_string(s, k + 1, e);
+	}
+	if (s[k] == '-' || (s[k] >= '0' && s[k] <= '9'))
+		return flat_number(s, i, n);
+	if (n - k >= 4 && memcmp(s + k, "null", 4) == 0) {
+		*i = k + 4;
+		return flat_check(cJSON_CreateNull());
+	}
+	if (n - k >= 5 && memcmp(s + k, "false", 5) == 0) {
+		*i = k + 5;
+		return flat_check(cJSON_CreateFalse());
+	}
+	if (n - k >= 4 && memcmp(s + k, "true", 4) == 0) {
+		*i = k + 4;
+		it = flat_check(cJSON_CreateTrue());
+		it->valueint = 1; /* as cJSON's parser sets it */
+		return it;
+	}
+	return NULL;
+}
+
+/* Adds "key": value, the key being s[a..b) (s[b] its closing quote, lent for the NUL). */
+static void flat_add(cJSON *o, char *s, size_t a, size_t b, cJSON *v)
+{
+	s[b] = '\0';
+	if (!cJSON_AddItemToObject(o, s + a, v))
+		flat_check(NULL);
+	s[b] = '"';
+}
+
+/* The object in s[0..n) (s[0] is '{'), *end just past its '}'; NULL: left to cJSON (s is as
+ * it was). */
+static cJSON *json_flat_object(char *s, size_t n, const char **end)
+{
+	cJSON *o = flat_check(cJSON_CreateObject());
+	size_t i = flat_skip_space(s, 1, n);
+
+	if (i < n && s[i] == '}')
+		goto done;
+	for (;;) {
+		size_t ke = i < n && s[i] == '"' ? flat_string_end(s, i, n) : 0, j;
+		cJSON *v;
+		if (!ke)
+			goto other;
+		j = flat_skip_space(s, ke + 1, n);
+		if (j >= n || s[j] != ':')
+			goto other;
+		j = flat_skip_space(s, j + 1, n);
+		if (!(v = flat_value(s, &j, n)))
+			goto other;
+		flat_add(o, s, i + 1, ke, v);
+		i = flat_skip_space(s, j, n);
+		if (i < n && s[i] == ',') {
+			i = flat_skip_space(s, i + 1, n);
+			continue;
+		}
+		if (i < n && s[i] == '}')
+			break;
+		goto other;
+	}
+done:
+	*end = s + i + 1;
+	return o;
+other:
+	token_json_wipe_tree(o);
+	return NULL;
+}
+
 static cJSON *json_parse_object(const char *s, size_t n, const char **why)
 {
 	char *copy = token_alloc(n + 1);
@@ -317,7 +472,10 @@ static cJSON *json_parse_object(const char *s, size_t n, const char **why)
 	}
 	if (js.nul_escape)
 		json_rewrite_nul_escapes(copy, n);
-	o = cJSON_ParseWithLengthOpts(copy, n, &end, 0);
+	if (copy[0] == '{' && !js.nul_escape && !js.open)
+		o = json_flat_object(copy, n, &end);
+	if (!o)
+		o = cJSON_ParseWithLengthOpts(copy, n, &end, 0);
 	if (!o) {
 		*why = js.open ? "truncated JSON" : "invalid JSON";
 		goto out;
