@@ -48,20 +48,29 @@ static void tally_rc(refresh_tally *t, int rc)
 		t->worst = rc;
 }
 
+/* The line of every refreshed account, written piece by piece (no format to parse). */
 static void print_refreshed(const ot_result *r, int64_t now)
 {
 	char cd[64];
 
+	fputs(r->account, stdout);
 	if (r->access_expires_at) {
 		ot_countdown(r->access_expires_at - now, true, false, cd, sizeof(cd));
-		printf("%s: refreshed, access token valid %s", r->account, cd);
+		fputs(": refreshed, access token valid ", stdout);
+		fputs(cd, stdout);
 	} else {
-		printf("%s: refreshed, access token expiry unknown", r->account);
+		fputs(": refreshed, access token expiry unknown", stdout);
 	}
-	if (r->rotated)
-		printf(", rotated refresh token (%s)", r->new_fp);
-	if (strncmp(r->reason, "recovered", 9) == 0)
-		printf(" (%s)", r->reason);
+	if (r->rotated) {
+		fputs(", rotated refresh token (", stdout);
+		fputs(r->new_fp, stdout);
+		putchar(')');
+	}
+	if (strncmp(r->reason, "recovered", 9) == 0) {
+		fputs(" (", stdout);
+		fputs(r->reason, stdout);
+		putchar(')');
+	}
 	putchar('\n');
 }
 
