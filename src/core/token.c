@@ -465,17 +465,23 @@ static cJSON *json_parse_object(const char *s, size_t n, const char **why)
 
 	memcpy(copy, s, n);
 	copy[n] = '\0';
-	json_prescan(copy, n, &js);
+	if (copy[0] == '{' && (o = json_flat_object(copy, n, &end))) {
+		/* The usual answer, read once. The text after it still counts for the nesting
+		 * limit, as when the pre-scan ran first (the object leaves depth 0 behind). */
+		json_prescan(end, n - (size_t)(end - copy), &js);
+	} else {
+		json_prescan(copy, n, &js);
+		if (js.nul_escape && !js.too_deep)
+			json_rewrite_nul_escapes(copy, n);
+		if (!js.too_deep)
+			o = cJSON_ParseWithLengthOpts(copy, n, &end, 0);
+	}
 	if (js.too_deep) {
+		token_json_wipe_tree(o);
 		*why = "JSON nesting too deep";
+		o = NULL;
 		goto out;
 	}
-	if (js.nul_escape)
-		json_rewrite_nul_escapes(copy, n);
-	if (copy[0] == '{' && !js.nul_escape && !js.open)
-		o = json_flat_object(copy, n, &end);
-	if (!o)
-		o = cJSON_ParseWithLengthOpts(copy, n, &end, 0);
 	if (!o) {
 		*why = js.open ? "truncated JSON" : "invalid JSON";
 		goto out;
