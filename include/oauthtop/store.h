@@ -125,6 +125,19 @@ typedef struct ot_commit {
 int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n,
 		    size_t *skipped, ot_err *err);
 
+enum {
+	/* Every record's access_fp / refresh_fp is the fingerprint of the access_token /
+	 * refresh_token value it carries (as the store's reads and ot_token_apply() leave them):
+	 * the store writes them as given instead of hashing each token again. A value whose
+	 * fingerprint is empty is still hashed. Without it the store computes every
+	 * fingerprint from the values. */
+	OT_COMMIT_FPS_GIVEN = 1 << 0,
+};
+
+/* ot_store_commit() with flags (OT_COMMIT_*); ot_store_commit() is flags 0. */
+int ot_store_commit_flags(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n,
+			  int flags, size_t *skipped, ot_err *err);
+
 int ot_store_event_add(ot_store *s, const ot_event *e, ot_err *err);
 /* Newest first, at most limit (0 = all); account NULL = every account. */
 int ot_store_events(ot_store *s, const char *account, size_t limit, ot_event **out, size_t *n,

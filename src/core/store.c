@@ -563,12 +563,15 @@ typedef struct token_write {
 	char fp[OT_FP_LEN];
 } token_write;
 
-static void token_write_init(token_write *t, const char *value, int has)
+static void token_write_init(token_write *t, const char *value, int has, const char *given_fp)
 {
 	memset(t, 0, sizeof(*t));
 	if (value && *value) {
 		t->value = value;
-		ot_fingerprint(value, t->fp);
+		if (given_fp && given_fp[0])
+			memcpy(t->fp, given_fp, OT_FP_LEN);
+		else
+			ot_fingerprint(value, t->fp);
 	} else {
 		t->keep = !value && has;
 	}
@@ -579,10 +582,13 @@ typedef struct cred_tokens {
 	token_write at, rt;
 } cred_tokens;
 
-static void cred_tokens_init(cred_tokens *t, const ot_credential *c)
+/* fps_given: c's fingerprints are those of its values (OT_COMMIT_FPS_GIVEN): not hashed. */
+static void cred_tokens_init(cred_tokens *t, const ot_credential *c, bool fps_given)
 {
-	token_write_init(&t->at, c->access_token, c->has_access_token);
-	token_write_init(&t->rt, c->refresh_token, c->has_refresh_token);
+	token_write_init(&t->at, c->access_token, c->has_access_token,
+	                 fps_given ? c->access_fp : NULL);
+	token_write_init(&t->rt, c->refresh_token, c->has_refresh_token,
+	                 fps_given ? c->refresh_fp : NULL);
 }
 
 /* Binds ?1..?18 of CRED_SET_FIELDS (t must outlive the statement's use). */
@@ -698,7 +704,7 @@ int ot_store_put(ot_store *s, const ot_credential *c, ot_err *err)
 
 	if (!c->account || !*c->account)
 		return ot_err_set(err, "%s: a credential without an account name", s->path);
-	cred_tokens_init(&t, c);
+	cred_tokens_init(&t, c, false);
 	if (tx_begin(s, err) < 0)
 		return -1;
 	if (cred_insert_empty(s, c->account, err) < 0 || cred_write_fields(s, c, &t, err) < 0 ||
@@ -984,15 +990,15 @@ static int cred_commit_unheld(ot_store *s, const ot_holder *h, const ot_commit *
 	return sqlite3_changes(s->db) > 0;
 }
 
-static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, size_t *skipped,
-                      ot_err *err)
+static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, int flags,
+                      size_t *skipped, ot_err *err)
 {
 	cred_tokens t;
 	int held;
 
 	if (!c->cred || !c->cred->account)
 		return ot_err_set(err, "%s: a commit without a credential", s->path);
-	cred_tokens_init(&t, c->cred);
+	cred_tokens_init(&t, c->cred, (flags & OT_COMMIT_FPS_GIVEN) != 0);
 	held = cred_commit_write(s, h, c, &t, err);
 	if (held == 0)
 		held = cred_commit_unheld(s, h, c, &t, err);
@@ -1005,8 +1011,8 @@ static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, size_
 	return c->event ? event_insert(s, c->event, c->cred, err) : 0;
 }
 
-int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n, size_t *skipped,
-                    ot_err *err)
+int ot_store_commit_flags(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n, int flags,
+                          size_t *skipped, ot_err *err)
 {
 	size_t skip = 0, i;
 	ot_holder me = holder_resolve(s, h);
@@ -1016,7 +1022,7 @@ int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t 
 	if (tx_begin(s, err) < 0)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (commit_one(s, &me, &c[i], &skip, err) < 0)
+		if (commit_one(s, &me, &c[i], flags, &skip, err) < 0)
 			break;
 	if (i < n || tx_commit(s, err) < 0) {
 		tx_rollback(s);
@@ -1025,6 +1031,12 @@ int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t 
 	if (skipped)
 		*skipped = skip;
 	return 0;
+}
+
+int ot_store_commit(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n, size_t *skipped,
+                    ot_err *err)
+{
+	return ot_store_commit_flags(s, h, c, n, 0, skipped, err);
 }
 
 static void event_read(sqlite3_stmt *st, ot_event *e)

@@ -1785,6 +1785,57 @@ static void test_each_summary(void **state)
 	each_clear(&w);
 }
 
+/* Commits acme's new tokens under a fresh lease with the given flags and fingerprints. */
+static void commit_tokens(fixture *f, int flags, const char *at, const char *afp, const char *rt,
+                          const char *rfp)
+{
+	ot_lease l = {.account = "acme"};
+	ot_credential next;
+	ot_commit cm = {.cred = &next};
+	size_t skipped = 99;
+	ot_err err = {{0}};
+
+	take(f->s, &f->me, &l, 1, 1000, 60);
+	ot_credential_copy(&next, &l.cred);
+	ot_credential_set_str(&next.access_token, at);
+	ot_credential_set_str(&next.refresh_token, rt);
+	snprintf(next.access_fp, sizeof(next.access_fp), "%s", afp);
+	snprintf(next.refresh_fp, sizeof(next.refresh_fp), "%s", rfp);
+	assert_int_equal(ot_store_commit_flags(f->s, &f->me, &cm, 1, flags, &skipped, &err), 0);
+	assert_int_equal(skipped, 0);
+	ot_credential_clear(&next);
+	ot_credential_clear(&l.cred);
+}
+
+/* OT_COMMIT_FPS_GIVEN: the record's fingerprints are written as given (the caller vouches
+ * for them: here a marker proves no hash was taken); an empty one is still computed. Without
+ * the flag every fingerprint comes from the values. */
+static void test_commit_fps_given(void **state)
+{
+	fixture *f = *state;
+	char afp[OT_FP_LEN], rfp[OT_FP_LEN];
+	ot_credential c;
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "acme", "AT-old-1234567890", "RT-old-1234567890");
+	commit_tokens(f, OT_COMMIT_FPS_GIVEN, "AT-new-1234567890", "", "RT-new-1234567890",
+	              "0000beef");
+	ot_fingerprint("AT-new-1234567890", afp);
+	get_ok(f->s, "acme", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-new-1234567890");
+	assert_string_equal(c.refresh_fp, "0000beef");
+	assert_string_equal(c.access_fp, afp);
+	ot_credential_clear(&c);
+
+	commit_tokens(f, 0, "AT-3-1234567890", "0000beef", "RT-3-1234567890", "0000beef");
+	ot_fingerprint("AT-3-1234567890", afp);
+	ot_fingerprint("RT-3-1234567890", rfp);
+	get_ok(f->s, "acme", 1, &c);
+	assert_string_equal(c.access_fp, afp);
+	assert_string_equal(c.refresh_fp, rfp);
+	ot_credential_clear(&c);
+}
+
 /* --- the store's VFS (store_vfs.c): the WAL's writes gathered --- */
 
 /* A token of len characters naming its kind, account number and round. */
@@ -2033,6 +2084,7 @@ int main(void)
 	        T(test_lease_own_marker_lost_answer),
 	        T(test_holder_nonce),
 	        T(test_each_summary),
+	        T(test_commit_fps_given),
 	        T(test_vfs_commit_larger_than_one_write),
 	        T(test_vfs_normal_sync_commits_visible),
 	        T(test_vfs_write_failure_fails_commit),
