@@ -138,6 +138,23 @@ enum {
 int ot_store_commit_flags(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n,
 			  int flags, size_t *skipped, ot_err *err);
 
+/* A keeper that stores finished results and leases its next batch at the same moment: the
+ * commits (as ot_store_commit_flags) and then the leases (as ot_store_lease_take) in one
+ * transaction, made durable by one sync instead of two. All or nothing: on failure nothing
+ * of it is written and no lease is granted (as a failed ot_store_lease_take leaves them). */
+typedef struct ot_store_batch {
+	const ot_commit *commits; /* in: as ot_store_commit_flags()'s c, n and flags */
+	size_t n_commits;
+	int flags;
+	size_t skipped;           /* out: as ot_store_commit_flags()'s *skipped */
+	ot_lease *leases;         /* in/out: as ot_store_lease_take()'s leases, n, now, seconds */
+	size_t n_leases;
+	int64_t now;
+	int64_t seconds;
+} ot_store_batch;
+
+int ot_store_commit_lease(ot_store *s, const ot_holder *h, ot_store_batch *b, ot_err *err);
+
 int ot_store_event_add(ot_store *s, const ot_event *e, ot_err *err);
 /* Newest first, at most limit (0 = all); account NULL = every account. */
 int ot_store_events(ot_store *s, const char *account, size_t limit, ot_event **out, size_t *n,

@@ -839,28 +839,47 @@ static int lease_take_one(ot_store *s, const ot_holder *h, ot_lease *l, int64_t 
 	return 0;
 }
 
-int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_t n, int64_t now,
-                        int64_t seconds, ot_err *err)
+/* The out fields of leases before a take (their cred may hold anything: not freed). */
+static void leases_init(ot_lease *leases, size_t n)
 {
-	pid_memo memo = {0, 0, 0}; /* pid 0 is never alive */
-	ot_holder me = holder_resolve(s, h);
-	size_t i;
-
-	for (i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		leases[i].granted = leases[i].no_credential = leases[i].lost_answer = false;
 		memset(&leases[i].cred, 0, sizeof(leases[i].cred));
 	}
+}
+
+/* After a failed take: nothing granted, nothing held. */
+static void leases_clear(ot_lease *leases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ot_credential_clear(&leases[i].cred);
+		leases[i].granted = leases[i].no_credential = leases[i].lost_answer = false;
+	}
+}
+
+/* Takes the leases inside the caller's transaction (me resolved). */
+static int leases_take(ot_store *s, const ot_holder *me, ot_lease *leases, size_t n, int64_t now,
+                       int64_t seconds, ot_err *err)
+{
+	pid_memo memo = {0, 0, 0}; /* pid 0 is never alive */
+
+	for (size_t i = 0; i < n; i++)
+		if (lease_take_one(s, me, &leases[i], now, seconds, &memo, err) < 0)
+			return -1;
+	return 0;
+}
+
+int ot_store_lease_take(ot_store *s, const ot_holder *h, ot_lease *leases, size_t n, int64_t now,
+                        int64_t seconds, ot_err *err)
+{
+	ot_holder me = holder_resolve(s, h);
+
+	leases_init(leases, n);
 	if (tx_begin(s, err) < 0)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (lease_take_one(s, &me, &leases[i], now, seconds, &memo, err) < 0)
-			break;
-	if (i < n || tx_commit(s, err) < 0) {
+	if (leases_take(s, &me, leases, n, now, seconds, err) < 0 || tx_commit(s, err) < 0) {
 		tx_rollback(s);
-		for (i = 0; i < n; i++) {
-			ot_credential_clear(&leases[i].cred);
-			leases[i].granted = leases[i].no_credential = leases[i].lost_answer = false;
-		}
+		leases_clear(leases, n);
 		return -1;
 	}
 	return 0;
@@ -1011,25 +1030,53 @@ static int commit_one(ot_store *s, const ot_holder *h, const ot_commit *c, int f
 	return c->event ? event_insert(s, c->event, c->cred, err) : 0;
 }
 
+/* Writes the commits inside the caller's transaction (me resolved); *skip counts the ones
+ * skipped. */
+static int commits_write(ot_store *s, const ot_holder *me, const ot_commit *c, size_t n, int flags,
+                         size_t *skip, ot_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (commit_one(s, me, &c[i], flags, skip, err) < 0)
+			return -1;
+	return 0;
+}
+
 int ot_store_commit_flags(ot_store *s, const ot_holder *h, const ot_commit *c, size_t n, int flags,
                           size_t *skipped, ot_err *err)
 {
-	size_t skip = 0, i;
+	size_t skip = 0;
 	ot_holder me = holder_resolve(s, h);
 
 	if (skipped)
 		*skipped = 0;
 	if (tx_begin(s, err) < 0)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (commit_one(s, &me, &c[i], flags, &skip, err) < 0)
-			break;
-	if (i < n || tx_commit(s, err) < 0) {
+	if (commits_write(s, &me, c, n, flags, &skip, err) < 0 || tx_commit(s, err) < 0) {
 		tx_rollback(s);
 		return -1;
 	}
 	if (skipped)
 		*skipped = skip;
+	return 0;
+}
+
+int ot_store_commit_lease(ot_store *s, const ot_holder *h, ot_store_batch *b, ot_err *err)
+{
+	size_t skip = 0;
+	ot_holder me = holder_resolve(s, h);
+
+	b->skipped = 0;
+	leases_init(b->leases, b->n_leases);
+	if (tx_begin(s, err) < 0)
+		return -1;
+	if (commits_write(s, &me, b->commits, b->n_commits, b->flags, &skip, err) < 0 ||
+	    leases_take(s, &me, b->leases, b->n_leases, b->now, b->seconds, err) < 0 ||
+	    tx_commit(s, err) < 0) {
+		tx_rollback(s);
+		leases_clear(b->leases, b->n_leases);
+		return -1;
+	}
+	b->skipped = skip;
 	return 0;
 }
 

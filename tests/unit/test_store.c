@@ -1836,6 +1836,100 @@ static void test_commit_fps_given(void **state)
 	ot_credential_clear(&c);
 }
 
+/* A commit and the next lease batch in one transaction: the result is stored and its lease
+ * cleared, the new lease granted with the secrets and its in-flight marker, one commit. */
+static void test_commit_lease_one_transaction(void **state)
+{
+	fixture *f = *state;
+	ot_lease la = {.account = "a"}, lb[2] = {{.account = "b"}, {.account = "c"}};
+	ot_credential next, c;
+	ot_commit cm = {.cred = &next};
+	ot_store_batch b = {.commits = &cm,
+	                    .n_commits = 1,
+	                    .leases = lb,
+	                    .n_leases = 2,
+	                    .now = 1000,
+	                    .seconds = 60};
+	ot_err err = {{0}};
+	int64_t writes;
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "a", "AT-a-1234567890", "RT-a-1234567890");
+	put_plain(f->s, "b", "AT-b-1234567890", "RT-b-1234567890");
+	take(f->s, &f->me, &la, 1, 1000, 60);
+	ot_credential_copy(&next, &la.cred);
+	ot_credential_set_str(&next.refresh_token, "RT-a-new-1234567890");
+	writes = f->s->writes;
+	assert_int_equal(ot_store_commit_lease(f->s, &f->me, &b, &err), 0);
+	assert_int_equal(f->s->writes, writes + 1);
+	assert_int_equal(b.skipped, 0);
+
+	get_ok(f->s, "a", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-a-new-1234567890");
+	assert_int_equal(c.lease_expires_at, 0);
+	ot_credential_clear(&c);
+	assert_true(lb[0].granted);
+	assert_false(lb[0].no_credential);
+	assert_string_equal(lb[0].cred.refresh_token, "RT-b-1234567890");
+	assert_true(lb[1].granted && lb[1].no_credential); /* c: a row is created */
+	get_ok(f->s, "b", 0, &c);
+	assert_string_equal(c.lease_host, HOST);
+	assert_int_equal(c.lease_expires_at, 1060);
+	assert_string_equal(c.inflight_fp, c.refresh_fp);
+	ot_credential_clear(&c);
+	ot_credential_clear(&next);
+	ot_credential_clear(&la.cred);
+	ot_credential_clear(&lb[0].cred);
+	ot_credential_clear(&lb[1].cred);
+}
+
+/* All or nothing: a lease that fails (here a trigger refuses b's lease write) undoes the
+ * commit made before it in the same call, and grants nothing. */
+static void test_commit_lease_all_or_nothing(void **state)
+{
+	fixture *f = *state;
+	ot_lease la = {.account = "a"}, lb[2] = {{.account = "c"}, {.account = "b"}};
+	ot_credential next, c;
+	ot_commit cm = {.cred = &next};
+	ot_store_batch b = {.commits = &cm,
+	                    .n_commits = 1,
+	                    .leases = lb,
+	                    .n_leases = 2,
+	                    .now = 1000,
+	                    .seconds = 60};
+	ot_err err = {{0}};
+
+	f->s = open_ok(f->path);
+	put_plain(f->s, "a", "AT-a-1234567890", "RT-a-1234567890");
+	put_plain(f->s, "b", "AT-b-1234567890", "RT-b-1234567890");
+	put_plain(f->s, "c", "AT-c-1234567890", "RT-c-1234567890");
+	take(f->s, &f->me, &la, 1, 1000, 60);
+	ot_credential_copy(&next, &la.cred);
+	ot_credential_set_str(&next.refresh_token, "RT-a-new-1234567890");
+	assert_int_equal(
+	        sqlite3_exec(f->s->db,
+	                     "CREATE TEMP TRIGGER refuse_b BEFORE UPDATE OF lease_expires_at"
+	                     " ON credentials WHEN NEW.account = 'b'"
+	                     " BEGIN SELECT RAISE(ABORT, 'injected'); END",
+	                     NULL, NULL, NULL),
+	        SQLITE_OK);
+	assert_int_equal(ot_store_commit_lease(f->s, &f->me, &b, &err), -1);
+	assert_non_null(strstr(err.msg, "injected"));
+	assert_false(lb[0].granted); /* c was leased before b failed: undone too */
+	assert_null(lb[0].cred.refresh_token);
+	assert_false(lb[1].granted);
+
+	get_ok(f->s, "a", 1, &c);
+	assert_string_equal(c.refresh_token, "RT-a-1234567890"); /* the commit was undone */
+	assert_int_equal(c.lease_expires_at, 1060);              /* and the lease is still ours */
+	ot_credential_clear(&c);
+	get_ok(f->s, "c", 0, &c);
+	assert_null(c.lease_host);
+	ot_credential_clear(&c);
+	ot_credential_clear(&next);
+	ot_credential_clear(&la.cred);
+}
+
 /* --- the store's VFS (store_vfs.c): the WAL's writes gathered --- */
 
 /* A token of len characters naming its kind, account number and round. */
@@ -2085,6 +2179,8 @@ int main(void)
 	        T(test_holder_nonce),
 	        T(test_each_summary),
 	        T(test_commit_fps_given),
+	        T(test_commit_lease_one_transaction),
+	        T(test_commit_lease_all_or_nothing),
 	        T(test_vfs_commit_larger_than_one_write),
 	        T(test_vfs_normal_sync_commits_visible),
 	        T(test_vfs_write_failure_fails_commit),
