@@ -292,7 +292,12 @@ static int flush_commits(ot_engine *e, ot_err *err)
 			c[n].sent_fp = o->ev.old_fp;
 		n++;
 	}
-	if (ot_store_commit(e->st, &e->holder, c, n, &skipped, err) < 0) {
+	/* Every record's fingerprints are those of its token values: the leased credential
+	 * comes from the store's read with its stored fingerprints, and the only change to a
+	 * token value, ot_token_apply(), sets the fingerprint with it (access_fp always,
+	 * refresh_fp with each new refresh token). The store need not hash them again. */
+	if (ot_store_commit_flags(e->st, &e->holder, c, n, OT_COMMIT_FPS_GIVEN, &skipped, err) <
+	    0) {
 		/* Every result stays, new refresh tokens first of all: retried on every step
 		 * before any callback, nothing new starts meanwhile. */
 		e->commit_failing = true;
