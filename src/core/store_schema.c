@@ -12,8 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/store_vfs.h"
-
 /* Marker row in meta: a database with our user_version but without it is someone else's. */
 #define STORE_MARK_KEY   "oauthtop.store"
 #define STORE_MARK_VALUE "oauthtop"
@@ -366,8 +364,7 @@ static int db_open(ot_store *s, int flags, ot_err *err)
 
 	oflags |= (flags & OT_STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
 	old_mask = umask(077); /* -wal and -shm are created later, but keep them private too */
-	/* The default VFS, with the WAL's frames written one call each (store_vfs.c). */
-	rc = sqlite3_open_v2(s->path, &s->db, oflags, store_vfs_name());
+	rc = sqlite3_open_v2(s->path, &s->db, oflags, NULL);
 	umask(old_mask);
 	if (rc != SQLITE_OK)
 		return store_db_error(s, rc, err);

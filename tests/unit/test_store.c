@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -12,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1930,212 +1928,6 @@ static void test_commit_lease_all_or_nothing(void **state)
 	ot_credential_clear(&la.cred);
 }
 
-/* --- the store's VFS (store_vfs.c): the WAL's writes gathered --- */
-
-/* A token of len characters naming its kind, account number and round. */
-static char *token_of(const char *kind, int i, int round, size_t len)
-{
-	char *t = malloc(len + 1);
-	size_t n;
-
-	assert_non_null(t);
-	n = (size_t)snprintf(t, len + 1, "%s-%d-%d-", kind, i, round);
-	for (; n < len; n++)
-		t[n] = (char)('a' + (n * 7 + (size_t)i + (size_t)round) % 26);
-	t[len] = '\0';
-	return t;
-}
-
-/* The refresh token of account as another connection reads it, through SQLite's default VFS
- * (not the store's): what another process would see; NULL if none. */
-static char *other_refresh_token(const char *path, const char *account)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char *v = NULL;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db,
-	                                    "SELECT refresh_token FROM secrets WHERE account = ?1",
-	                                    -1, &st, NULL),
-	                 SQLITE_OK);
-	sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		v = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void assert_other_integrity_ok(const char *path)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
-	                 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-}
-
-#define BIG_N 40
-
-/* One commit of 40 results with 3,000-byte tokens is ~100 frames (400 KiB): more than one
- * gathered write holds (and more than the unix VFS writes in one call). Another connection,
- * while the store is still open, reads every new token from the WAL. */
-static void test_vfs_commit_larger_than_one_write(void **state)
-{
-	fixture *f = *state;
-	ot_lease l[BIG_N];
-	ot_credential next[BIG_N];
-	ot_event ev[BIG_N];
-	ot_commit cm[BIG_N];
-	char name[BIG_N][16], *rt[BIG_N], *at[BIG_N];
-	size_t skipped = 99;
-	ot_err err = {{0}};
-	int i;
-
-	f->s = open_ok(f->path);
-	for (i = 0; i < BIG_N; i++) {
-		snprintf(name[i], sizeof(name[i]), "acct%02d", i);
-		put_plain(f->s, name[i], "AT-seed-1234567890", "RT-seed-1234567890");
-		memset(&l[i], 0, sizeof(l[i]));
-		l[i].account = name[i];
-	}
-	take(f->s, &f->me, l, BIG_N, 1000, 60);
-	for (i = 0; i < BIG_N; i++) {
-		assert_true(l[i].granted);
-		at[i] = token_of("AT", i, 1, 3000);
-		rt[i] = token_of("RT", i, 1, 3000);
-		ot_credential_copy(&next[i], &l[i].cred);
-		ot_credential_set_str(&next[i].access_token, at[i]);
-		ot_credential_set_str(&next[i].refresh_token, rt[i]);
-		memset(&ev[i], 0, sizeof(ev[i]));
-		ev[i].at = 1001;
-		ev[i].account = name[i];
-		ev[i].kind = (char *)"refreshed";
-		cm[i] = (ot_commit){.cred = &next[i], .event = &ev[i]};
-	}
-	assert_int_equal(ot_store_commit(f->s, &f->me, cm, BIG_N, &skipped, &err), 0);
-	assert_int_equal(skipped, 0);
-	for (i = 0; i < BIG_N; i++) {
-		char *v = other_refresh_token(f->path, name[i]);
-
-		assert_non_null(v);
-		assert_string_equal(v, rt[i]);
-		free(v);
-	}
-	assert_other_integrity_ok(f->path);
-	for (i = 0; i < BIG_N; i++) {
-		free(at[i]);
-		free(rt[i]);
-		ot_credential_clear(&next[i]);
-		ot_credential_clear(&l[i].cred);
-	}
-}
-
-/* The child's side of test_vfs_write_failure_fails_commit: with writes past 64 KiB refused
- * (RLIMIT_FSIZE), a commit of ~400 KiB of WAL frames must fail. Exits 0 if it did. */
-static int child_commit_too_big(const char *path)
-{
-	struct rlimit lim = {64 * 1024, 64 * 1024};
-	ot_holder me = {HOST, (int64_t)getpid(), 0, 0};
-	ot_lease l[BIG_N];
-	ot_credential next[BIG_N];
-	ot_commit cm[BIG_N];
-	char name[BIG_N][16];
-	ot_err err = {{0}};
-	ot_store *s;
-	int i, rc;
-
-	signal(SIGXFSZ, SIG_IGN);
-	s = ot_store_open(path, 0, &err);
-	if (!s)
-		return 2;
-	for (i = 0; i < BIG_N; i++) {
-		snprintf(name[i], sizeof(name[i]), "acct%02d", i);
-		memset(&l[i], 0, sizeof(l[i]));
-		l[i].account = name[i];
-	}
-	if (ot_store_lease_take(s, &me, l, BIG_N, 1000, 60, &err) < 0)
-		return 3;
-	for (i = 0; i < BIG_N; i++) {
-		char *rt = token_of("RT", i, 2, 3000);
-
-		ot_credential_copy(&next[i], &l[i].cred);
-		ot_credential_set_str(&next[i].refresh_token, rt);
-		free(rt);
-		cm[i] = (ot_commit){.cred = &next[i]};
-	}
-	if (setrlimit(RLIMIT_FSIZE, &lim) < 0)
-		return 4;
-	rc = ot_store_commit(s, &me, cm, BIG_N, NULL, &err);
-	return rc < 0 ? 0 : 1; /* no close: the child dies as a killed keeper would */
-}
-
-/* A gathered write that fails (here: past the file size limit) fails the commit that
- * needed it, exactly as a direct write would: nothing of it is published. */
-static void test_vfs_write_failure_fails_commit(void **state)
-{
-	fixture *f = *state;
-	int i, status = 0;
-	pid_t pid;
-
-	f->s = open_ok(f->path);
-	for (i = 0; i < BIG_N; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "acct%02d", i);
-		put_plain(f->s, name, "AT-seed-1234567890", "RT-seed-1234567890");
-	}
-	ot_store_close(f->s); /* checkpointed: the WAL starts empty */
-	f->s = NULL;
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(child_commit_too_big(f->path));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-	for (i = 0; i < BIG_N; i++) {
-		char name[16], *v;
-
-		snprintf(name, sizeof(name), "acct%02d", i);
-		v = other_refresh_token(f->path, name);
-		assert_non_null(v);
-		assert_string_equal(v, "RT-seed-1234567890");
-		free(v);
-	}
-	assert_other_integrity_ok(f->path);
-}
-
-/* With synchronous = NORMAL a commit is published without a sync of the WAL: nothing may
- * stay gathered then. Another connection sees each commit at once. */
-static void test_vfs_normal_sync_commits_visible(void **state)
-{
-	fixture *f = *state;
-	char *v;
-	int round;
-
-	f->s = open_ok(f->path);
-	assert_int_equal(sqlite3_exec(f->s->db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL),
-	                 SQLITE_OK);
-	for (round = 1; round <= 3; round++) {
-		char *rt = token_of("RT", 7, round, 2500);
-
-		put_plain(f->s, "acme", "AT-1234567890", rt);
-		v = other_refresh_token(f->path, "acme");
-		assert_non_null(v);
-		assert_string_equal(v, rt);
-		free(v);
-		free(rt);
-	}
-	assert_other_integrity_ok(f->path);
-}
-
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -2181,9 +1973,6 @@ int main(void)
 	        T(test_commit_fps_given),
 	        T(test_commit_lease_one_transaction),
 	        T(test_commit_lease_all_or_nothing),
-	        T(test_vfs_commit_larger_than_one_write),
-	        T(test_vfs_normal_sync_commits_visible),
-	        T(test_vfs_write_failure_fails_commit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
