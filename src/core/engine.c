@@ -553,11 +553,11 @@ void ot_engine_stop_queue(ot_engine *e)
 
 /* Writes what is unwritten (this step's results and any whose commit failed before) and
  * delivers what got written. -1 when a write failed (err). */
-static int eng_write(ot_engine *e, ot_err *err)
+static int eng_write(ot_engine *e, int64_t now, ot_err *err)
 {
 	int rc = 0;
 
-	if (e->n_outs && eng_flush(e, err) < 0)
+	if (e->n_outs && eng_flush(e, now, err) < 0)
 		rc = -1;
 	eng_deliver(e);
 	return rc;
@@ -604,7 +604,7 @@ static int eng_harvest(ot_engine *e, int64_t now, ot_err *err)
 		eng_start_early(e, now);
 		if (ot_http_finished_waiting(e->http))
 			eng_finish_done(e, now);
-		if (e->n_outs && eng_write(e, rc < 0 ? &(ot_err){{0}} : err) < 0)
+		if (e->n_outs && eng_write(e, now, rc < 0 ? &(ot_err){{0}} : err) < 0)
 			rc = -1;
 		if (e->commit_failing)
 			break;
@@ -631,7 +631,7 @@ int ot_engine_step(ot_engine *e, ot_err *err)
 		rc = -1;
 	if (!e->commit_failing)
 		eng_start_ready(e, now);
-	if (rc == 0 && e->n_outs && eng_write(e, err) < 0) /* the lease batch's releases */
+	if (rc == 0 && e->n_outs && eng_write(e, now, err) < 0) /* the lease batch's releases */
 		rc = -1;
 	else if (rc < 0)
 		eng_deliver(e); /* the errors of a failed lease batch; nothing written again */

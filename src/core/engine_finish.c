@@ -262,11 +262,44 @@ static void flush_check_skipped(ot_engine *e)
 	}
 }
 
-static int flush_commits(ot_engine *e, ot_err *err)
+/* The commits and the lease batch picked to go with them, in one transaction (one sync
+ * instead of two): 0 when both are written, -1 with err when nothing is. */
+static int flush_commit_lease(ot_engine *e, const ot_commit *c, size_t n, size_t nl, int64_t now,
+                              size_t *skipped, ot_err *err)
+{
+	ot_store_batch b;
+
+	memset(&b, 0, sizeof(b));
+	b.commits = c;
+	b.n_commits = n;
+	b.flags = OT_COMMIT_FPS_GIVEN;
+	b.leases = e->leases;
+	b.n_leases = nl;
+	b.now = now;
+	b.seconds = e->set->lease_seconds;
+	if (ot_store_commit_lease(e->st, &e->holder, &b, err) < 0)
+		return -1;
+	*skipped = b.skipped;
+	return 0;
+}
+
+/* Every record's fingerprints are those of its token values: the leased credential comes from
+ * the store's read with its stored fingerprints, and the only change to a token value,
+ * ot_token_apply(), sets the fingerprint with it (access_fp always, refresh_fp with each new
+ * refresh token). So the store need not hash them again (OT_COMMIT_FPS_GIVEN).
+ *
+ * The step's next lease batch, when one is due now (eng_lease_pick_with_commit: nothing
+ * failing, no resort pending), goes in the same transaction as the commits. The jobs it picks
+ * are queued ones, never one of these results (those finished in this very pass; a result
+ * kept from a failed commit is retried alone). If the transaction fails, nothing of it was
+ * written: the jobs go back to their queues, and it is a failed commit like any other (kept,
+ * retried alone on the next step, no lease meanwhile) - not tried again alone at once, which
+ * would double the wait on a locked store. */
+static int flush_commits(ot_engine *e, int64_t now, ot_err *err)
 {
 	ot_commit *c;
-	size_t n = 0, skipped = 0;
-	int rc = 0;
+	size_t n = 0, skipped = 0, nl;
+	int rc;
 
 	for (size_t i = 0; i < e->n_outs; i++)
 		n += e->outs[i].commit;
@@ -292,17 +325,19 @@ static int flush_commits(ot_engine *e, ot_err *err)
 			c[n].sent_fp = o->ev.old_fp;
 		n++;
 	}
-	/* Every record's fingerprints are those of its token values: the leased credential
-	 * comes from the store's read with its stored fingerprints, and the only change to a
-	 * token value, ot_token_apply(), sets the fingerprint with it (access_fp always,
-	 * refresh_fp with each new refresh token). The store need not hash them again. */
-	if (ot_store_commit_flags(e->st, &e->holder, c, n, OT_COMMIT_FPS_GIVEN, &skipped, err) <
-	    0) {
+	nl = eng_lease_pick_with_commit(e);
+	if (nl)
+		rc = flush_commit_lease(e, c, n, nl, now, &skipped, err);
+	else
+		rc = ot_store_commit_flags(e->st, &e->holder, c, n, OT_COMMIT_FPS_GIVEN, &skipped,
+		                           err);
+	if (rc < 0) {
 		/* Every result stays, new refresh tokens first of all: retried on every step
 		 * before any callback, nothing new starts meanwhile. */
 		e->commit_failing = true;
 		snprintf(e->store_err, sizeof(e->store_err), "%s", err->msg);
-		rc = -1;
+		eng_lease_unpick(e, nl);
+		nl = 0;
 	} else {
 		e->commit_failing = false;
 		e->store_err[0] = '\0';
@@ -312,7 +347,9 @@ static int flush_commits(ot_engine *e, ot_err *err)
 			e->outs[i].commit = false;
 	}
 	free(c);
-	return rc;
+	if (nl) /* after the commits: sorting the leases adds results (e->outs may move) */
+		eng_lease_granted(e, nl, now);
+	return rc < 0 ? -1 : 0;
 }
 
 static int flush_releases(ot_engine *e, ot_err *err)
@@ -350,9 +387,9 @@ static int flush_releases(ot_engine *e, ot_err *err)
 
 /* Releases of a result whose commit is still to be done wait for it (one order per
  * account: the state first). Failed writes stay flagged and are retried next step. */
-int eng_flush(ot_engine *e, ot_err *err)
+int eng_flush(ot_engine *e, int64_t now, ot_err *err)
 {
-	int rc = flush_commits(e, err);
+	int rc = flush_commits(e, now, err);
 
 	if (rc == 0 && flush_releases(e, err) < 0)
 		rc = -1;

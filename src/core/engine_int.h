@@ -149,6 +149,13 @@ void eng_fp_copy(char dst[OT_FP_LEN], const char *src);
 /* engine_step.c */
 /* Takes leases for queued work (one transaction), sorting jobs into ready / results. */
 int eng_lease_batch(ot_engine *e, int64_t now, ot_err *err);
+/* The lease batch that goes with a commit (one transaction, ot_store_commit_lease): picks
+ * it when the step would lease one now (nothing failing, no resort pending), returning how
+ * many jobs are in e->batch / e->leases (0: none); then either eng_lease_granted() sorts
+ * the answered leases, or eng_lease_unpick() puts the jobs back where they were. */
+size_t eng_lease_pick_with_commit(ot_engine *e);
+void eng_lease_granted(ot_engine *e, size_t n, int64_t now);
+void eng_lease_unpick(ot_engine *e, size_t n);
 /* Starts ready jobs up to the concurrency limits. */
 void eng_start_ready(ot_engine *e, int64_t now);
 /* Releases the leases of every READY job (never sent) and requeues nothing. */
@@ -157,8 +164,9 @@ void eng_release_ready(ot_engine *e);
 /* engine_finish.c */
 /* Collects finished requests and turns each verdict into a result to commit. */
 void eng_finish_done(ot_engine *e, int64_t now);
-/* Writes the pending results: commits in one transaction, lease releases in another. */
-int eng_flush(ot_engine *e, ot_err *err);
+/* Writes the pending results: commits in one transaction (with the next lease batch when
+ * one is due: eng_lease_pick_with_commit), lease releases in another. */
+int eng_flush(ot_engine *e, int64_t now, ot_err *err);
 /* Delivers the results that are fully written to the callback and drops them; results
  * whose commit or release is still to be done stay. */
 void eng_deliver(ot_engine *e);

@@ -160,21 +160,49 @@ static void lease_sort_one(ot_engine *e, ot_lease *l, uint32_t j, int64_t now)
 	e->ready++;
 }
 
-int eng_lease_batch(ot_engine *e, int64_t now, ot_err *err)
+/* How many accounts to lease now, 0 for none yet. Small batches cost one transaction each:
+ * wait for a bigger one while work is ready. */
+static size_t lease_want(const ot_engine *e)
 {
-	size_t room = lease_room(e), want, n;
+	size_t room = lease_room(e), want;
 
 	want = e->queued < room ? e->queued : room;
-	/* Small batches cost one transaction each: wait for a bigger one while work is ready. */
 	if (!want || (e->ready > 0 && want < (size_t)(e->conc + 1) / 2 && want < e->queued))
 		return 0;
-	n = lease_pick(e, want);
-	if (!n)
-		return 0;
+	return want;
+}
+
+/* Picks up to want queued jobs into e->batch, their leases ready to ask for. */
+static size_t lease_prepare(ot_engine *e, size_t want)
+{
+	size_t n = lease_pick(e, want);
+
 	for (size_t i = 0; i < n; i++) {
 		memset(&e->leases[i], 0, sizeof(e->leases[i]));
 		e->leases[i].account = e->jobs[e->batch[i]].acct->name;
 	}
+	return n;
+}
+
+/* Sorts the answered leases of the batch into ready jobs and results. */
+static void lease_sort_batch(ot_engine *e, size_t n, int64_t now)
+{
+	for (size_t i = 0; i < n; i++) {
+		lease_sort_one(e, &e->leases[i], e->batch[i], now);
+		ot_credential_clear(&e->leases[i].cred);
+	}
+	lease_forget_keepers(e);
+}
+
+int eng_lease_batch(ot_engine *e, int64_t now, ot_err *err)
+{
+	size_t want = lease_want(e), n;
+
+	if (!want)
+		return 0;
+	n = lease_prepare(e, want);
+	if (!n)
+		return 0;
 	if (ot_store_lease_take(e->st, &e->holder, e->leases, n, now, e->set->lease_seconds, err) <
 	    0) {
 		for (size_t i = 0; i < n; i++) {
@@ -184,12 +212,43 @@ int eng_lease_batch(ot_engine *e, int64_t now, ot_err *err)
 		}
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		lease_sort_one(e, &e->leases[i], e->batch[i], now);
-		ot_credential_clear(&e->leases[i].cred);
-	}
-	lease_forget_keepers(e);
+	lease_sort_batch(e, n, now);
 	return 0;
+}
+
+size_t eng_lease_pick_with_commit(ot_engine *e)
+{
+	size_t want;
+
+	if (e->commit_failing || e->resort || !e->queued)
+		return 0;
+	want = lease_want(e);
+	return want ? lease_prepare(e, want) : 0;
+}
+
+void eng_lease_granted(ot_engine *e, size_t n, int64_t now)
+{
+	lease_sort_batch(e, n, now);
+}
+
+/* The picked jobs go back to the head of their queues in their order, as if never picked. */
+void eng_lease_unpick(ot_engine *e, size_t n)
+{
+	size_t np = e->n_provs + 1;
+
+	for (size_t i = n; i-- > 0;) {
+		uint32_t j = e->batch[i];
+		eng_list *l = &e->provs[e->jobs[j].prov].queued;
+		e->jobs[j].next = l->n ? l->head : ENG_NONE;
+		l->head = j;
+		if (!l->n)
+			l->tail = j;
+		l->n++;
+		e->jobs[j].state = JOB_QUEUED;
+		e->queued++;
+	}
+	if (n)
+		e->rr = (e->rr + np - 1) % np; /* lease_pick moved it on */
 }
 
 void eng_release_ready(ot_engine *e)
