@@ -5,6 +5,7 @@
  * form-encoded body (GitHub without Accept), else malformed. JSON and form bodies become the
  * same cJSON object so that one set of member rules applies to both. */
 #include "oauthtop/token.h"
+#include "core/token_json.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -418,9 +419,9 @@ static void flat_add(cJSON *o, char *s, size_t a, size_t b, cJSON *v)
 	s[b] = '"';
 }
 
-/* The object in s[0..n) (s[0] is '{'), *end just past its '}'; NULL: left to cJSON (s is as
- * it was). */
-static cJSON *json_flat_object(char *s, size_t n, const char **end)
+/* token_json.h. The object in s[0..n) (s[0] is '{'), *end just past its '}'; NULL: left to
+ * cJSON (s is as it was). */
+cJSON *ot_token_json_flat(char *s, size_t n, const char **end)
 {
 	cJSON *o = flat_check(cJSON_CreateObject());
 	size_t i = flat_skip_space(s, 1, n);
@@ -465,7 +466,7 @@ static cJSON *json_parse_object(const char *s, size_t n, const char **why)
 
 	memcpy(copy, s, n);
 	copy[n] = '\0';
-	if (copy[0] == '{' && (o = json_flat_object(copy, n, &end))) {
+	if (copy[0] == '{' && (o = ot_token_json_flat(copy, n, &end))) {
 		/* The usual answer, read once. The text after it still counts for the nesting
 		 * limit, as when the pre-scan ran first (the object leaves depth 0 behind). */
 		json_prescan(end, n - (size_t)(end - copy), &js);

@@ -4,12 +4,15 @@
  * status and the rest is the body classified; the bytes after
  * the body's last newline (at most 64) are also tried as Retry-After / X-Rate-Limit-Reset.
  * Besides the sanitizers, broken invariants abort: a verdict reason on one line, a TOKEN
- * answer with a non-empty, printable-ASCII access token, expires_in within [0, 10 years]. */
+ * answer with a non-empty, printable-ASCII access token, expires_in within [0, 10 years];
+ * and the fast reader of flat answers (core/token_json.h), wherever it takes an input, must
+ * build the tree cJSON's parser builds from it and end where cJSON ends. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/token_json.h"
 #include "fuzz.h"
 #include "oauthtop/token.h"
 
@@ -102,6 +105,60 @@ static void fuzz_tail(const uint8_t *data, size_t size, char *out, size_t outlen
 	out[n] = '\0';
 }
 
+static char *fuzz_copy(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+
+	fuzz_check(s != NULL, "out of memory");
+	memcpy(s, data, size);
+	s[size] = '\0';
+	return s;
+}
+
+static int fuzz_same_str(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Node by node, in order (cJSON_Compare looks object members up by name, so an answer with a
+ * repeated key compares unequal to itself). */
+static int fuzz_same_tree(const cJSON *a, const cJSON *b)
+{
+	for (; a && b; a = a->next, b = b->next) {
+		if ((a->type & 0xff) != (b->type & 0xff) || !fuzz_same_str(a->string, b->string) ||
+		    !fuzz_same_str(a->valuestring, b->valuestring) || a->valueint != b->valueint ||
+		    memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) != 0 ||
+		    !fuzz_same_tree(a->child, b->child))
+			return 0;
+	}
+	return a == b;
+}
+
+/* The fast reader against cJSON: same tree, same end, the text given back unchanged. */
+static void fuzz_flat_differential(const uint8_t *data, size_t size)
+{
+	char *a, *b;
+	const char *end_a = NULL, *end_b = NULL;
+	cJSON *fast, *ref;
+
+	if (!size || data[0] != '{')
+		return;
+	a = fuzz_copy(data, size);
+	fast = ot_token_json_flat(a, size, &end_a);
+	fuzz_check(memcmp(a, data, size) == 0, "flat reader left the text changed");
+	if (fast) {
+		b = fuzz_copy(data, size);
+		ref = cJSON_ParseWithLengthOpts(b, size, &end_b, 0);
+		fuzz_check(ref != NULL, "flat reader took what cJSON refuses");
+		fuzz_check(fuzz_same_tree(fast, ref), "flat reader's tree differs from cJSON's");
+		fuzz_check(end_a - a == end_b - b, "flat reader ends elsewhere than cJSON");
+		cJSON_Delete(ref);
+		cJSON_Delete(fast);
+		free(b);
+	}
+	free(a);
+}
+
 int fuzz_token_one(const uint8_t *data, size_t size)
 {
 	ot_token_answer a;
@@ -110,6 +167,7 @@ int fuzz_token_one(const uint8_t *data, size_t size)
 	char tail[65];
 	const char *body = size > 1 ? (const char *)data + 1 : "";
 
+	fuzz_flat_differential(data, size);
 	ot_token_parse((const char *)data, size, &a);
 	fuzz_check_answer(&a, 1);
 	if (a.kind == OT_ANSWER_TOKEN)
