@@ -397,6 +397,14 @@ static void server_step(fake_server *sv)
 	}
 }
 
+static void server_init(fake_server *sv, int lfd, const char *const *answers, int n_answers)
+{
+	memset(sv, 0, sizeof(*sv));
+	sv->lfd = lfd;
+	sv->answers = answers;
+	sv->n_answers = n_answers;
+}
+
 static void server_close(fake_server *sv)
 {
 	for (int i = 0; i < sv->n_conns; i++)
@@ -441,10 +449,7 @@ static void drive(ot_http *h, int lfd, const char *answer, int done)
 	                                answer, answer, answer, answer};
 	fake_server sv;
 
-	memset(&sv, 0, sizeof(sv));
-	sv.lfd = lfd;
-	sv.answers = answers;
-	sv.n_answers = answer ? 8 : 0;
+	server_init(&sv, lfd, answers, answer ? 8 : 0);
 	drive_server(h, &sv, done);
 	server_close(&sv);
 }
@@ -546,10 +551,7 @@ static void test_reused_connection_never_resent(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	memset(&sv, 0, sizeof(sv));
-	sv.lfd = lfd;
-	sv.answers = answers;
-	sv.n_answers = 4;
+	server_init(&sv, lfd, answers, 4);
 	start(h, port, NULL);
 	drive_server(h, &sv, 1);
 	r = ot_http_next_done(h);
@@ -598,10 +600,7 @@ static void test_timer_ends_silent_request(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	memset(&sv, 0, sizeof(sv));
-	sv.lfd = lfd;
-	sv.answers = none;
-	sv.n_answers = 0;
+	server_init(&sv, lfd, none, 0);
 	memset(&s, 0, sizeof(s));
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", port);
 	s.url = url;
@@ -653,10 +652,7 @@ static void test_headless_wait(void **state)
 	assert_true(child >= 0);
 	if (child == 0) { /* the server */
 		fake_server sv;
-		memset(&sv, 0, sizeof(sv));
-		sv.lfd = lfd;
-		sv.answers = answers;
-		sv.n_answers = 3;
+		server_init(&sv, lfd, answers, 3);
 		for (int i = 0; i < 1000 && sv.requests < 3; i++) {
 			server_step(&sv);
 			usleep(2000);
@@ -707,10 +703,7 @@ static void test_abort_keeps_count(void **state)
 
 	(void)state;
 	assert_non_null(h);
-	memset(&sv, 0, sizeof(sv));
-	sv.lfd = lfd;
-	sv.answers = answers;
-	sv.n_answers = 1;
+	server_init(&sv, lfd, answers, 1);
 	sv.stall = true;
 	a = start(h, port, NULL);
 	b = start(h, port, NULL);
