@@ -107,11 +107,12 @@ N x latency. At the default C=32 and 20 ms the engine is within 15 % of the idea
 below): a freed slot is refilled from the leased-ahead pool before the finished answers are
 parsed and committed, so the per-wave CPU overlaps the next wave's latency.
 
-**Client CPU per refresh (target < 100 µs at 0 ms): about 105-125 µs at N=10000, about twice
-what libcurl alone costs here.** The last column of the table, "libcurl floor/request", is
+**Client CPU per refresh (target < 100 µs at 0 ms): 105-170 µs at N=10000 over the day's runs
+(104/114/123 µs at C=32/128/512 on a quiet machine, 136/152/167 µs in the run below), about
+twice what libcurl alone costs here.** The last column of the table, "libcurl floor/request", is
 bench/curl-floor: the same N POSTs to the same server over C keep-alive connections by a bare
-libcurl multi loop, without parsing, storage or bookkeeping. On this 2-core VM it is 50-60 µs
-at 0 ms and 90-120 µs at 20 ms (user and sys about equal: on loopback the sender's system call
+libcurl multi loop, without parsing, storage or bookkeeping. On this 2-core VM it is 50-65 µs
+at 0 ms and 75-130 µs at 20 ms (user and sys about equal: on loopback the sender's system call
 also runs the receiver's TCP stack). What oauthtop adds on top is mostly the durable store
 (per refresh: its lease, the guarded credential UPDATE, the token row, the history row; about
 two WAL pages and a share of one fdatasync per step) and malloc/free; answer parsing is under
