@@ -4,13 +4,17 @@
  * process's CPU per request (user+sys / N), the figure bench/refresh-fanout reports for
  * `oauthtop refresh`.
  *
- *   build/bench/curl-floor URL [N (2000)] [C (32)] [USER:PASS]
+ *   build/bench/curl-floor [--socket] URL [N (2000)] [C (32)] [USER:PASS]
+ *
+ * --socket drives libcurl the way src/core/http.c does (curl_multi_socket_action over epoll,
+ * its socket and timer callbacks) instead of curl_multi_perform + curl_multi_poll.
  *
  * Prints one line: requests, concurrency, wall seconds, user and sys CPU per request (µs),
  * how many answers were 2xx. A 4xx answer still costs a full round trip; bench/refresh-fanout
  * runs it against the test token server with a client_credentials body. */
 #include <curl/curl.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -68,6 +72,94 @@ static CURL *make_handle(const char *url, const char *userpwd, const char *body,
 	return e;
 }
 
+/* --- the same requests driven the way src/core/http.c drives them: curl_multi_socket_action
+ * over epoll, libcurl telling which sockets to watch and when its timer fires --- */
+struct sock_loop {
+	CURLM *m;
+	int ep;
+	long timeout_ms; /* -1: none */
+};
+
+static int on_socket(CURL *e, curl_socket_t s, int what, void *u, void *sockp)
+{
+	struct sock_loop *l = u;
+	struct epoll_event ev = {0};
+
+	(void)e;
+	ev.data.fd = s;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(l->ep, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
+	if (sockp) {
+		epoll_ctl(l->ep, EPOLL_CTL_MOD, s, &ev);
+	} else {
+		epoll_ctl(l->ep, EPOLL_CTL_ADD, s, &ev);
+		curl_multi_assign(l->m, s, (void *)1);
+	}
+	return 0;
+}
+
+static int on_timer(CURLM *m, long ms, void *u)
+{
+	(void)m;
+	((struct sock_loop *)u)->timeout_ms = ms;
+	return 0;
+}
+
+static long run_socket(CURLM *m, const char *url, const char *userpwd, const char *body,
+                       struct curl_slist *hdrs, long n, long c)
+{
+	struct sock_loop l = {m, epoll_create1(EPOLL_CLOEXEC), -1};
+	long started = 0, finished = 0, ok = 0;
+	int running = 0;
+
+	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, &l);
+	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(m, CURLMOPT_TIMERDATA, &l);
+	for (; started < c && started < n; started++)
+		curl_multi_add_handle(m, make_handle(url, userpwd, body, hdrs));
+	while (finished < n) {
+		struct epoll_event evs[256];
+		int k = epoll_wait(l.ep, evs, 256, l.timeout_ms < 0 ? 1000 : (int)l.timeout_ms);
+		CURLMsg *msg;
+		int left;
+		if (k <= 0) {
+			l.timeout_ms = -1;
+			curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
+		}
+		for (int i = 0; i < k; i++) {
+			int fl = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
+			         (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+			         (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+			curl_multi_socket_action(m, evs[i].data.fd, fl, &running);
+		}
+		while ((msg = curl_multi_info_read(m, &left))) {
+			long status = 0;
+			CURL *e = msg->easy_handle;
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+			ok += msg->data.result == CURLE_OK && status / 100 == 2;
+			finished++;
+			curl_multi_remove_handle(m, e);
+			if (started < n) {
+				curl_multi_add_handle(m, e);
+				started++;
+			} else {
+				curl_easy_cleanup(e);
+			}
+		}
+		if (l.timeout_ms == 0) {
+			l.timeout_ms = -1;
+			curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
+		}
+	}
+	return ok;
+}
+
 int main(int argc, char **argv)
 {
 	const char *url = argc > 1 ? argv[1] : NULL;
@@ -80,6 +172,16 @@ int main(int argc, char **argv)
 	char *body;
 	CURLM *m;
 
+	int socket_mode = argc > 1 && strcmp(argv[1], "--socket") == 0;
+
+	if (socket_mode) {
+		argv++;
+		argc--;
+		url = argc > 1 ? argv[1] : NULL;
+		n = argc > 2 ? atol(argv[2]) : 2000;
+		c = argc > 3 ? atol(argv[3]) : 32;
+		userpwd = argc > 4 ? argv[4] : NULL;
+	}
 	if (!url || n < 1 || c < 1) {
 		fputs("usage: curl-floor URL [N] [C] [USER:PASS]\n", stderr);
 		return 2;
@@ -90,6 +192,10 @@ int main(int argc, char **argv)
 	m = curl_multi_init();
 	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, c);
 	t0 = mono_s();
+	if (socket_mode) {
+		ok = run_socket(m, url, userpwd, body, hdrs, n, c);
+		goto done;
+	}
 	for (; started < c && started < n; started++)
 		curl_multi_add_handle(m, make_handle(url, userpwd, body, hdrs));
 	while (finished < n) {
@@ -115,6 +221,7 @@ int main(int argc, char **argv)
 		if (finished < n)
 			curl_multi_poll(m, NULL, 0, 1000, NULL);
 	}
+done:
 	getrusage(RUSAGE_SELF, &ru);
 	printf("curl-floor: requests=%ld concurrency=%ld wall=%.3f s user=%.0f us sys=%.0f us "
 	       "cpu=%.0f us per request ok=%ld\n",
