@@ -119,17 +119,20 @@ bench/store-floor: the store alone, no HTTP, leasing and committing N refreshes 
 the largest group that can finish at once): ~55-65 µs; ~90 µs in groups of 5, ~210 µs one by
 one. Their sum, "floor sum", is 115-150 µs: more than the target before oauthtop adds anything
 (answer parsing, fingerprints, the engine's bookkeeping, wake-ups). oauthtop measures about
-1.3-1.6x that sum. Done over the rounds (each in its commit message with before/after):
+1.1-1.8x that sum (the most at 20 ms and C=32, where each wake-up brings ~5 answers and
+commits them in a transaction of their own). Done over the rounds (each in its commit message with before/after):
 libcurl through `curl_multi_socket_action` over epoll instead of `curl_multi_perform` + poll
 (-15 %), one send(2) per request, token checks in one 8-byte-wide pass and a direct reader
 for flat JSON answers (fuzzed against cJSON), fingerprints computed once, engine jobs without
 a full credential each, result lines flushed once per step, a step's commit and its next lease
-batch in one transaction, and group commit: under latency answers arrive a few per wake-up
-(~5 at 20 ms, C=32), so a step's results wait up to 10 ms or half the concurrency of them
-while more are in flight (never when a lease batch is due, when stopping, or after a failed
-write): fdatasync per 2000 refreshes 409 -> 153 and -15 % CPU per refresh at 20 ms, C=32, wall
-time unchanged. Under 100 µs would need an HTTP client cheaper than libcurl's own floor here or
-a store that does not sync each group of rotated tokens to disk; the brief asks for libcurl
+batch in one transaction. Tried and reverted: group commit with a delay (under latency the
+answers arrive a few per wake-up, ~5 at 20 ms and C=32, each wake-up a transaction and a
+sync; letting a step's results wait up to 10 ms for more cut fdatasync per 2000 refreshes
+from 409 to 153 and the CPU per refresh by 15 %, wall time unchanged), because DESIGN §3
+step 4 commits a rotated refresh token immediately: the wait widens the window in which a
+crash loses one several times over, the very failure this tool exists to prevent;
+tests/e2e/test_refresh_commit_now.sh now fails on such a delay. Under 100 µs would need an
+HTTP client cheaper than libcurl's own floor here or a store that does not sync each group of rotated tokens to disk; the brief asks for libcurl
 and SQLite, and a rotated refresh token lost in a power cut is an outage. A write-gathering
 SQLite VFS (one pwrite per commit) was tried and reverted: within the noise end to end.
 

@@ -16,14 +16,6 @@ int64_t eng_now(void)
 	return (int64_t)time(NULL);
 }
 
-int64_t eng_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *eng_calloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size);
@@ -173,15 +165,11 @@ void eng_deliver(ot_engine *e)
 			continue;
 		}
 		o->res.reason = o->reason; /* outs may have moved while growing */
-		if (e->jobs[o->job].state == JOB_WRITING)
-			e->jobs[o->job].state = JOB_IDLE;
 		if (e->opts.on_result)
 			e->opts.on_result(&o->res, e->opts.user);
 		ot_credential_clear(&o->cred);
 	}
 	e->n_outs = keep;
-	if (!keep)
-		e->hold_since = 0;
 }
 
 /* Gives up on the results still unwritten (ot_engine_free): each becomes an error, loudly
@@ -385,10 +373,7 @@ void ot_engine_free(ot_engine *e)
 
 	if (!e)
 		return;
-	e->stopped = true; /* no lease from here on, no result held back */
 	eng_release_ready(e);
-	if (e->n_outs && !e->commit_failing && eng_flush(e, eng_now(), &err) == 0)
-		eng_deliver(e); /* results held for a group commit are written, not abandoned */
 	/* In-flight requests are abandoned: their leases keep the in-flight marker, so the next
 	 * keeper knows the answer was lost (DESIGN §3 step 6). Results that could not be
 	 * written are reported as errors (their leases keep the marker the same way). */
@@ -566,33 +551,12 @@ void ot_engine_stop_queue(ot_engine *e)
 
 /* --- the loop --- */
 
-/* Group commit: whether this step's results wait for more before they are written. Each
- * transaction costs a sync and its pages whatever it carries, and under latency the answers
- * arrive a few at a time (at 20 ms, C=32: ~5 per wake-up). They wait while more are on the
- * wire, up to half the concurrency of them and ENG_HOLD_MS at most, and never when a lease
- * batch is due (it goes in the same transaction), when stopping, after a failed write, or
- * when nothing is in flight. A held job is WRITING: not leased again until written. */
-static bool eng_hold(ot_engine *e)
-{
-	int64_t t;
-
-	if (!e->n_outs || e->stopped || e->commit_failing || !e->inflight ||
-	    e->n_outs >= (size_t)(e->conc + 1) / 2 || eng_lease_wanted(e))
-		return false;
-	t = eng_mono_ms();
-	if (!e->hold_since)
-		e->hold_since = t;
-	return t - e->hold_since < ENG_HOLD_MS;
-}
-
 /* Writes what is unwritten (this step's results and any whose commit failed before) and
- * delivers what got written, unless held for a group commit. -1 when a write failed (err). */
+ * delivers what got written. -1 when a write failed (err). */
 static int eng_write(ot_engine *e, int64_t now, ot_err *err)
 {
 	int rc = 0;
 
-	if (eng_hold(e))
-		return 0;
 	if (e->n_outs && eng_flush(e, now, err) < 0)
 		rc = -1;
 	eng_deliver(e);
@@ -706,15 +670,7 @@ long ot_engine_timeout_ms(ot_engine *e)
 	}
 	if (eng_can_progress(e))
 		return 0;
-	t = ot_http_timeout_ms(e->http);
-	if (e->n_outs && e->hold_since) { /* held results are written when the hold ends */
-		int64_t left = e->hold_since + ENG_HOLD_MS - eng_mono_ms();
-		if (left < 0)
-			left = 0;
-		if (t < 0 || left < t)
-			t = (long)left;
-	}
-	return t;
+	return ot_http_timeout_ms(e->http);
 }
 
 int ot_engine_wait(ot_engine *e, struct pollfd *extra, unsigned n_extra, int timeout_ms)

@@ -223,7 +223,7 @@ static void finish_one(ot_engine *e, ot_http_req *r, int64_t now)
 	ot_http_req_free(r);
 	job->req = NULL;
 	eng_job_cred_drop(job); /* none left unless the result did not take it (a race) */
-	job->state = JOB_WRITING; /* IDLE once its result is written (eng_deliver) */
+	job->state = JOB_IDLE;
 	job->lost_retry = false;
 	e->provs[job->prov].inflight--;
 	e->inflight--;

@@ -34,9 +34,6 @@
 /* A request starts only with this much of its lease left beyond the total timeout (seconds);
  * else the lease is renewed first. */
 #define ENG_LEASE_MARGIN 10
-/* Group commit: a step's results may wait this long (ms) for more to finish, so that one
- * transaction and one sync carry more of them (eng_hold). */
-#define ENG_HOLD_MS 10
 /* Keeper heartbeat period (seconds). */
 #define ENG_BEAT_EVERY 30
 
@@ -45,7 +42,6 @@ typedef enum eng_job_state {
 	JOB_QUEUED, /* waiting for a lease */
 	JOB_READY,  /* leased, request not started yet */
 	JOB_FLIGHT, /* request in flight */
-	JOB_WRITING, /* finished; its result is not written yet (never leased again before) */
 } eng_job_state;
 
 /* Why a job was queued; a later, stronger submit upgrades it. */
@@ -129,7 +125,6 @@ struct ot_engine {
 	                * release failed (kept, retried every step before any callback) */
 	size_t n_outs, outs_cap;
 	bool commit_failing; /* the last commit failed: no new lease, no new request */
-	int64_t hold_since;  /* monotonic ms when the oldest unwritten result was held, 0 none */
 	char store_err[520]; /* why */
 };
 
@@ -138,7 +133,6 @@ void eng_list_push(ot_engine *e, eng_list *l, uint32_t j);
 uint32_t eng_list_pop(ot_engine *e, eng_list *l);
 double eng_random(ot_engine *e);
 int64_t eng_now(void);
-int64_t eng_mono_ms(void);
 eng_out *eng_out_new(ot_engine *e, uint32_t job, ot_result_kind kind);
 void eng_outs_reset(ot_engine *e);
 /* true when the stored credential carries a lapsed or kept in-flight marker on its current
@@ -160,8 +154,6 @@ int eng_lease_batch(ot_engine *e, int64_t now, ot_err *err);
  * many jobs are in e->batch / e->leases (0: none); then either eng_lease_granted() sorts
  * the answered leases, or eng_lease_unpick() puts the jobs back where they were. */
 size_t eng_lease_pick_with_commit(ot_engine *e);
-/* true when the step would lease a batch now (what eng_lease_pick_with_commit would pick). */
-bool eng_lease_wanted(const ot_engine *e);
 void eng_lease_granted(ot_engine *e, size_t n, int64_t now);
 void eng_lease_unpick(ot_engine *e, size_t n);
 /* Starts ready jobs up to the concurrency limits. */

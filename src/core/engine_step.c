@@ -216,16 +216,11 @@ int eng_lease_batch(ot_engine *e, int64_t now, ot_err *err)
 	return 0;
 }
 
-bool eng_lease_wanted(const ot_engine *e)
-{
-	return !e->commit_failing && !e->resort && !e->stopped && e->queued && lease_want(e);
-}
-
 size_t eng_lease_pick_with_commit(ot_engine *e)
 {
 	size_t want;
 
-	if (e->commit_failing || e->resort || e->stopped || !e->queued)
+	if (e->commit_failing || e->resort || !e->queued)
 		return 0;
 	want = lease_want(e);
 	return want ? lease_prepare(e, want) : 0;
