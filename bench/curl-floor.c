@@ -72,6 +72,35 @@ static CURL *make_handle(const char *url, const char *userpwd, const char *body,
 	return e;
 }
 
+/* The finished transfers: counted (ok when 2xx), each handle re-added while requests remain
+ * (the same handle again: its options stay), else cleaned up. */
+struct counts {
+	long n, started, finished, ok;
+};
+
+static void reap(CURLM *m, struct counts *k)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(m, &left))) {
+		long status = 0;
+		CURL *e = msg->easy_handle;
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+		k->ok += msg->data.result == CURLE_OK && status / 100 == 2;
+		k->finished++;
+		curl_multi_remove_handle(m, e);
+		if (k->started < k->n) {
+			curl_multi_add_handle(m, e);
+			k->started++;
+		} else {
+			curl_easy_cleanup(e);
+		}
+	}
+}
+
 /* --- the same requests driven the way src/core/http.c drives them: curl_multi_socket_action
  * over epoll, libcurl telling which sockets to watch and when its timer fires --- */
 struct sock_loop {
@@ -112,52 +141,53 @@ static long run_socket(CURLM *m, const char *url, const char *userpwd, const cha
                        struct curl_slist *hdrs, long n, long c)
 {
 	struct sock_loop l = {m, epoll_create1(EPOLL_CLOEXEC), -1};
-	long started = 0, finished = 0, ok = 0;
+	struct counts k = {n, 0, 0, 0};
 	int running = 0;
 
 	curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(m, CURLMOPT_SOCKETDATA, &l);
 	curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, on_timer);
 	curl_multi_setopt(m, CURLMOPT_TIMERDATA, &l);
-	for (; started < c && started < n; started++)
+	for (; k.started < c && k.started < n; k.started++)
 		curl_multi_add_handle(m, make_handle(url, userpwd, body, hdrs));
-	while (finished < n) {
+	while (k.finished < n) {
 		struct epoll_event evs[256];
-		int k = epoll_wait(l.ep, evs, 256, l.timeout_ms < 0 ? 1000 : (int)l.timeout_ms);
-		CURLMsg *msg;
-		int left;
-		if (k <= 0) {
+		int got = epoll_wait(l.ep, evs, 256, l.timeout_ms < 0 ? 1000 : (int)l.timeout_ms);
+		if (got <= 0) {
 			l.timeout_ms = -1;
 			curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
 		}
-		for (int i = 0; i < k; i++) {
+		for (int i = 0; i < got; i++) {
 			int fl = (evs[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) |
 			         (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
 			         (evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
 			curl_multi_socket_action(m, evs[i].data.fd, fl, &running);
 		}
-		while ((msg = curl_multi_info_read(m, &left))) {
-			long status = 0;
-			CURL *e = msg->easy_handle;
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-			ok += msg->data.result == CURLE_OK && status / 100 == 2;
-			finished++;
-			curl_multi_remove_handle(m, e);
-			if (started < n) {
-				curl_multi_add_handle(m, e);
-				started++;
-			} else {
-				curl_easy_cleanup(e);
-			}
-		}
+		reap(m, &k);
 		if (l.timeout_ms == 0) {
 			l.timeout_ms = -1;
 			curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
 		}
 	}
-	return ok;
+	return k.ok;
+}
+
+/* curl_multi_perform + curl_multi_poll: libcurl walks every transfer on each call. */
+static long run_perform(CURLM *m, const char *url, const char *userpwd, const char *body,
+                        struct curl_slist *hdrs, long n, long c)
+{
+	struct counts k = {n, 0, 0, 0};
+
+	for (; k.started < c && k.started < n; k.started++)
+		curl_multi_add_handle(m, make_handle(url, userpwd, body, hdrs));
+	while (k.finished < n) {
+		int running = 0;
+		curl_multi_perform(m, &running);
+		reap(m, &k);
+		if (k.finished < n)
+			curl_multi_poll(m, NULL, 0, 1000, NULL);
+	}
+	return k.ok;
 }
 
 int main(int argc, char **argv)
@@ -165,7 +195,7 @@ int main(int argc, char **argv)
 	const char *url = argc > 1 ? argv[1] : NULL;
 	long n = argc > 2 ? atol(argv[2]) : 2000, c = argc > 3 ? atol(argv[3]) : 32;
 	const char *userpwd = argc > 4 ? argv[4] : NULL;
-	long started = 0, finished = 0, ok = 0;
+	long ok = 0;
 	struct curl_slist *hdrs = NULL;
 	struct rusage ru;
 	double t0;
@@ -183,7 +213,7 @@ int main(int argc, char **argv)
 		userpwd = argc > 4 ? argv[4] : NULL;
 	}
 	if (!url || n < 1 || c < 1) {
-		fputs("usage: curl-floor URL [N] [C] [USER:PASS]\n", stderr);
+		fputs("usage: curl-floor [--socket] URL [N] [C] [USER:PASS]\n", stderr);
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -192,36 +222,7 @@ int main(int argc, char **argv)
 	m = curl_multi_init();
 	curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, c);
 	t0 = mono_s();
-	if (socket_mode) {
-		ok = run_socket(m, url, userpwd, body, hdrs, n, c);
-		goto done;
-	}
-	for (; started < c && started < n; started++)
-		curl_multi_add_handle(m, make_handle(url, userpwd, body, hdrs));
-	while (finished < n) {
-		int running = 0, left = 0;
-		CURLMsg *msg;
-		curl_multi_perform(m, &running);
-		while ((msg = curl_multi_info_read(m, &left))) {
-			long status = 0;
-			CURL *e = msg->easy_handle;
-			if (msg->msg != CURLMSG_DONE)
-				continue;
-			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
-			ok += msg->data.result == CURLE_OK && status / 100 == 2;
-			finished++;
-			curl_multi_remove_handle(m, e);
-			if (started < n) { /* the same handle again: its options stay */
-				curl_multi_add_handle(m, e);
-				started++;
-			} else {
-				curl_easy_cleanup(e);
-			}
-		}
-		if (finished < n)
-			curl_multi_poll(m, NULL, 0, 1000, NULL);
-	}
-done:
+	ok = (socket_mode ? run_socket : run_perform)(m, url, userpwd, body, hdrs, n, c);
 	getrusage(RUSAGE_SELF, &ru);
 	printf("curl-floor: requests=%ld concurrency=%ld wall=%.3f s user=%.0f us sys=%.0f us "
 	       "cpu=%.0f us per request ok=%ld\n",
