@@ -3,8 +3,7 @@
 # tests do not produce, played byte for byte by tests/e2e/odd_httpd.c (built here).
 #  s_*: answers that are fine after all: a 201; 200 interim 100s first; chunked with odd
 #       chunk sizes, an extension and a trailer; HTTP/1.0 without a length; 100 Continue /
-#       103 Early Hints (with a Retry-After of its own) first; bare LF
-#       line ends; a BOM; JSON sent as text/html (by the body, not the type); duplicate keys
+#       103 Early Hints (with a Retry-After of its own) first; bare LF line ends; a BOM; JSON sent as text/html (by the body, not the type); duplicate keys
 #       (the first wins); token_type MAC or missing; expires_in 1e300 (clamped) or null
 #       (unknown); an IPv6 loopback token URL.  -> refreshed, exit 0, the new tokens stored.
 #  f_*: answers that are failures: gzip nobody asked for, 204, 301/303/307/308 (never
@@ -15,10 +14,14 @@
 #       100 and then nothing, status 999, Retry-After in the past / garbage / huge / as a
 #       future HTTP-date / only on a 103.  -> failed, exit 1, state failing, one clear line,
 #       every stored token kept, retry times as the table says.
+#  p_*: error answers echoing our client secret / refresh token as we sent them (Basic
+#       header, form-encoded): reauth as the table says, and no secret in any form anywhere.
 #  x_dup_cl: two Content-Length headers that disagree: libcurl's choice, but a whole answer or
 #       tokens kept.
 # Everywhere: no crash (no sanitizer report), no token or secret in any output or the store's
-# reasons.
+# reasons. Known bugs (reported to the lead) make it fail at its end, after every other check:
+# the reasons for f_http09, f_badstatus (http.c: "unsupported protocol") and f_bighdr ("Out of
+# memory"), and the echoed credentials of p_* (engine.c eng_reason_scrub: raw values only).
 . "$(dirname "$0")/lib.sh"
 
 CC=${CC:-cc}
@@ -37,15 +40,13 @@ PORT=$(cat "$T/odd.port")
 BASE="http://127.0.0.1:$PORT"
 V6PORT=""
 "$T/odd_httpd" --dir "$D" --port-file "$T/odd6.port" --bind ::1 2>"$T/odd6.err" &
-V6PID=$!
-OT_PIDS="$OT_PIDS $V6PID"
+OT_PIDS="$OT_PIDS $!"
 if wait_file "$T/odd6.port" 30; then
 	V6PORT=$(cat "$T/odd6.port")
 else
 	echo "note: no IPv6 loopback here: s_v6 not checked"
 fi
 
-CRLF=$(printf '\r\n')
 # The answer's tokens: SRVTOK-* never appear in any output or reason.
 okjson() { printf '{"access_token":"SRVTOK-A-%s","token_type":"Bearer","expires_in":3600,"refresh_token":"SRVTOK-R-%s"}' "$1" "$1"; }
 # play NAME: stdin is the whole answer, sent at once.
@@ -54,6 +55,7 @@ play() { cat >"$D/$1.resp"; echo "send $1.resp" >"$D/$1.script"; }
 head200() { printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %s\r\n%bConnection: close\r\n\r\n' "$1" "${2:-}"; }
 # json200 NAME BODY [EXTRA]: a 200 with BODY.
 json200() { { head200 "$(printf '%s' "$2" | wc -c)" "${3:-}"; printf '%s' "$2"; } | play "$1"; }
+# status NAME "CODE TEXT" BODY [EXTRA]
 status() { { printf 'HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %s\r\n%bConnection: close\r\n\r\n' "$2" "$(printf '%s' "$3" | wc -c)" "${4:-}"; printf '%s' "$3"; } | play "$1"; }
 
 # ---- answers that are fine ----
@@ -223,7 +225,7 @@ reason_of() {
 	f_array) echo "malformed answer: JSON but not an object" ;;
 	f_trailing) echo "malformed answer: trailing data after the JSON object" ;;
 	f_at_num) echo "malformed answer: access_token is not a string" ;;
-	f_http09 | f_badstatus) echo "HTTP/0.9\|status line\|not an HTTP answer" ;;
+	f_http09 | f_badstatus) echo "HTTP/0.9\|status line\|HTTP answer\|response code" ;;
 	f_101) echo "101\|[Uu]pgrade\|empty reply" ;;
 	f_100only) echo "100\|empty reply\|no HTTP status\|nothing\|closed" ;;
 	f_999) echo "HTTP 999" ;;
@@ -282,7 +284,60 @@ case $rc in
 esac
 echo "note: conflicting Content-Length: $(grep '^x_dup_cl:' "$T/out.x")"
 
-# ---- 4. nothing leaked: no token or secret in any output, reason or event ----
+# ---- 4. error answers that echo our credentials in the very form we sent them: the Basic
+# header (base64 of the form-encoded id:secret, under 40 characters here: longer runs are
+# redacted as token-like anyway), the form-encoded client_secret of
+# client_secret_post, the form-encoded refresh token. Outcomes as the table says (client
+# rejected / reauth, exit 2, tokens kept) and no secret in any form in any output or reason.
+# Known bug (reported, src/core/engine.c eng_reason_scrub): only the raw values are cut out.
+SECRET2='Zx9/w+rd=p@ss'
+penc() { printf '%s' "$1" | sed 's/%/%25/g; s|/|%2F|g; s/+/%2B/g; s/=/%3D/g; s/@/%40/g'; }
+printf '%s' "$SECRET2" >"$T/secret2"
+B64=$(printf 'app:%s' "$(penc "$SECRET2")" | base64 | tr -d '\n')
+err400() { status "$1" "${3:-400 Bad Request}" "$2"; }
+err400 p_basic "{\"error\":\"invalid_client\",\"error_description\":\"bad header Authorization: Basic $B64\"}" '401 Unauthorized'
+err400 p_post "{\"error\":\"invalid_request\",\"error_description\":\"bad body: client_secret=$(penc "$SECRET2")&x=1\"}"
+RT2='rt/ab+cd=='
+err400 p_rt "{\"error\":\"invalid_grant\",\"error_description\":\"unknown refresh_token=$(penc "$RT2")\"}"
+cat >"$T/cfg2.json" <<JSON
+{ "store": "$STORE", "min_interval": 0, "timeouts": { "connect": 2, "total": 3 },
+  "providers": {
+    "p_basic": { "token_url": "$BASE/p_basic", "client_id": "app", "client_secret_file": "$T/secret2" },
+    "p_post": { "token_url": "$BASE/p_post", "client_id": "odd-client", "client_secret_file": "$T/secret2",
+                "auth_method": "client_secret_post" },
+    "p_rt": { "token_url": "$BASE/p_rt", "client_id": "odd-client", "client_secret_file": "$T/secret2" } },
+  "accounts": [ { "name": "p_basic", "provider": "p_basic" }, { "name": "p_post", "provider": "p_post" },
+                { "name": "p_rt", "provider": "p_rt" } ] }
+JSON
+ot2() { "$OAUTHTOP" --config "$T/cfg2.json" "$@"; }
+for a in p_basic p_post p_rt; do
+	rt=seed-$a; [ $a = p_rt ] && rt=$RT2
+	printf '{"access_token":"A1-%s","token_type":"Bearer","expires_in":60,"refresh_token":"%s"}' $a "$rt" |
+		ot2 import $a - >/dev/null 2>"$T/import.err" || { cat "$T/import.err" >&2; fail "import $a"; }
+done
+expect_rc 2 ot2 refresh p_basic p_post p_rt
+no_sanitizer_report "the p_* run"
+# what was sent is what the server echoes
+grep -q "^Authorization: Basic $B64" "$D/p_basic.req" || fail "p_basic: the Basic header sent is not $B64"
+grep -q "client_secret=$(penc "$SECRET2")" "$D/p_post.req" || fail "p_post: the form sent differs"
+grep -q "refresh_token=$(penc "$RT2")" "$D/p_rt.req" || fail "p_rt: the form sent differs"
+grep -q '^p_basic: needs reauthorization: client rejected: invalid_client' "$T/out" || fail "p_basic: $(grep '^p_basic' "$T/out")"
+grep -q '^p_post: needs reauthorization: invalid_request' "$T/out" || fail "p_post: $(grep '^p_post' "$T/out")"
+grep -q '^p_rt: needs reauthorization: invalid_grant' "$T/out" || fail "p_rt: $(grep '^p_rt' "$T/out")"
+[ "$(db_rt p_rt)" = "$RT2" ] && [ "$(db_rt p_post)" = seed-p_post ] && [ "$(db_rt p_basic)" = seed-p_basic ] ||
+	fail "p_*: refresh tokens not kept"
+ot2 status --format json >"$T/status2.json" 2>/dev/null
+ot2 history p_post >"$T/hist2" 2>&1
+sqlite3 "$STORE" "SELECT reason FROM events WHERE account LIKE 'p_%'" >"$T/ev2"
+for f in out err status2.json hist2 ev2; do
+	for v in "$SECRET2" "$(penc "$SECRET2")" "$B64" "$RT2" "$(penc "$RT2")"; do
+		grep -qF -- "$v" "$T/$f" && BUGS="$BUGS
+  $f holds a credential ($(grep -oF -- "$v" "$T/$f" | head -1 | cut -c1-6)...): $(grep -F -- "$v" "$T/$f" | head -1 | cut -c1-110)"
+	done
+done
+cp "$T/out" "$T/out.p"; cp "$T/err" "$T/err.p"
+
+# ---- 5. nothing leaked: no token or secret in any output, reason or event ----
 ot history f_close_hdr >"$T/hist" 2>&1
 for f in "$T/out.s" "$T/err.s" "$T/out" "$T/err" "$T/out.x" "$T/err.x" "$T/status.json" "$T/hist"; do
 	! grep -q 'seed-\|A1-\|SRVTOK\|odd-client-secret' "$f" || fail "a token or the secret in $(basename "$f"): $(grep -o '.\{0,30\}\(seed-\|A1-\|SRVTOK\|odd-client-secret\).\{0,10\}' "$f" | head -3)"
@@ -293,5 +348,5 @@ leaks=$(sqlite3 "$STORE" "SELECT account FROM events WHERE reason LIKE '%seed-%'
 # every reason is one printable line
 bad=$(jq -r '.accounts[] | select(.last_error != null) | select(.last_error | explode | any(. < 32 or . == 127)) | .name' "$T/status.json")
 [ -z "$bad" ] || fail "control characters in last_error: $bad"
-[ -z "$BUGS" ] || fail "every other check passed; known bugs (reported, src/core/http.c req_describe_error) still there:$BUGS"
+[ -z "$BUGS" ] || fail "every other check passed; known bugs (reported: src/core/http.c req_describe_error, src/core/engine.c eng_reason_scrub) still there:$BUGS"
 echo "all passed"
