@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -605,13 +606,55 @@ double ot_http_req_seconds(const ot_http_req *r)
 
 /* --- the multi handle --- */
 
+/* libcurl's own memory is wiped when it frees it: its request buffer holds the form body
+ * (refresh token, client secret with client_secret_post) and its receive buffers the answer
+ * (new tokens); a freed block would otherwise keep them in the heap until reused. A block
+ * that grows moves to a new one and the old one is wiped; one that shrinks stays (the whole
+ * block is wiped when it is freed). glibc: malloc_usable_size() is the block's size. */
+static void http_mem_free(void *p)
+{
+	if (!p)
+		return;
+	ot_wipe(p, malloc_usable_size(p));
+	free(p);
+}
+
+static void *http_mem_realloc(void *p, size_t n)
+{
+	size_t have;
+	void *q;
+
+	if (!p)
+		return malloc(n);
+	have = malloc_usable_size(p);
+	if (n <= have && n > 0)
+		return p;
+	q = malloc(n ? n : 1);
+	if (!q)
+		return NULL;
+	memcpy(q, p, have < n ? have : n);
+	http_mem_free(p);
+	return q;
+}
+
+static char *http_mem_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
 static int http_global_init(ot_err *err)
 {
 	static int done;
 
 	if (done)
 		return 0;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, http_mem_free, http_mem_realloc,
+	                         http_mem_strdup, calloc) != CURLE_OK)
 		return ot_err_set(err, "libcurl initialisation failed");
 	done = 1;
 	return 0;
