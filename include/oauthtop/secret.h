@@ -17,6 +17,12 @@ void ot_mask(const char *value, int show_head, char *out, size_t outlen);
 /* Overwrites len bytes at p in a way the compiler cannot remove. */
 void ot_wipe(void *p, size_t len);
 
+/* Replaces every occurrence of secret (4 characters or more; ASCII case ignored when nocase)
+ * in text, a NUL-terminated string in a buffer of n bytes, by "[redacted]"; a text cut
+ * short ("...") right inside the secret loses that tail too. For a server's words that may
+ * echo what we sent. */
+void ot_redact(char *text, size_t n, const char *secret, int nocase);
+
 /* Wipes and frees a NUL-terminated secret string; NULL is fine. */
 void ot_secret_free(char *s);
 

@@ -52,6 +52,12 @@ typedef struct ot_http_result {
 	bool body_truncated;       /* over OT_ANSWER_MAX */
 	const char *retry_after;   /* Retry-After header value or NULL */
 	const char *rate_limit_reset; /* X-Rate-Limit-Reset header value or NULL */
+	/* Cuts what the request sent that is secret out of a text of the server's (set by the
+	 * HTTP client; NULL: nothing to cut). ot_token_classify() applies it to the reason and
+	 * the error code of every verdict that is not a success, so a server that echoes a
+	 * token or the client secret, in any form it was sent, never reaches an output. */
+	void (*redact)(const void *ctx, char *text, size_t n);
+	const void *redact_ctx;
 } ot_http_result;
 
 typedef struct ot_verdict {

@@ -199,53 +199,13 @@ static void eng_abandon_outs(ot_engine *e)
 	eng_deliver(e);
 }
 
-/* Replaces every occurrence of tok in reason by "[redacted]"; a reason cut short ("...")
- * right inside tok loses that tail too. */
-static void eng_scrub_one(char *reason, size_t n, const char *tok)
-{
-	size_t tl = tok ? strlen(tok) : 0, rl, k;
-	char out[1024];
-	size_t o = 0;
-	const char *p;
-
-	if (tl < 4 || n == 0)
-		return;
-	/* Nothing to cut (the common case): the text would be copied back unchanged. */
-	rl = strlen(reason);
-	if (n <= sizeof(out) && !strstr(reason, tok) &&
-	    !(rl > 3 && strcmp(reason + rl - 3, "...") == 0))
-		return;
-	for (p = reason; *p && o + 1 < sizeof(out);) {
-		if (strncmp(p, tok, tl) == 0) {
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "[redacted]");
-			if (o >= sizeof(out))
-				o = sizeof(out) - 1;
-			p += tl;
-		} else {
-			out[o++] = *p++;
-		}
-	}
-	out[o] = '\0';
-	rl = strlen(out);
-	if (rl > 3 && strcmp(out + rl - 3, "...") == 0) {
-		/* the longest head of tok (6 or more) that ends the text before "..." */
-		for (k = tl < rl - 3 ? tl : rl - 3; k >= 6; k--)
-			if (strncmp(out + rl - 3 - k, tok, k) == 0) {
-				snprintf(out + rl - 3 - k, sizeof(out) - (rl - 3 - k),
-				         "[redacted]...");
-				break;
-			}
-	}
-	snprintf(reason, n, "%s", out);
-}
-
 void eng_reason_scrub(char *reason, size_t n, const ot_credential *c, const char *secret)
 {
-	eng_scrub_one(reason, n, secret);
+	ot_redact(reason, n, secret, 0);
 	if (!c)
 		return;
-	eng_scrub_one(reason, n, c->refresh_token);
-	eng_scrub_one(reason, n, c->access_token);
+	ot_redact(reason, n, c->refresh_token, 0);
+	ot_redact(reason, n, c->access_token, 0);
 }
 
 /* --- account lookup --- */

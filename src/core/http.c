@@ -31,6 +31,7 @@ struct ot_http_req {
 	char *url;
 	char *ca_file;
 	char *authorization;
+	char *basic_secret;
 	ot_form form;
 	bool rewind_refused; /* libcurl wanted to send it again: refused */
 	int attempts;        /* times libcurl got ready to send it (pre-request callback) */
@@ -145,6 +146,8 @@ void ot_http_spec_clear(ot_http_spec *s)
 {
 	ot_secret_free(s->authorization);
 	s->authorization = NULL;
+	ot_secret_free(s->basic_secret);
+	s->basic_secret = NULL;
 	ot_form_clear(&s->form);
 }
 
@@ -185,7 +188,9 @@ void ot_http_client_auth(const ot_provider *p, ot_http_spec *s)
 	case OT_AUTH_BASIC:
 	default:
 		ot_secret_free(s->authorization);
+		ot_secret_free(s->basic_secret);
 		s->authorization = basic_authorization(p->client_id, p->client_secret);
+		s->basic_secret = ot_strdup(p->client_secret);
 		break;
 	}
 }
@@ -414,11 +419,13 @@ static ot_http_req *req_new(ot_http_spec *s, void *user)
 	r->url = ot_strdup(s->url ? s->url : "");
 	r->ca_file = ot_strdup(s->ca_file);
 	r->authorization = s->authorization;
+	r->basic_secret = s->basic_secret;
 	r->form = s->form;
 	r->connect_timeout = s->connect_timeout > 0 ? s->connect_timeout : 10;
 	r->total_timeout = s->total_timeout > 0 ? s->total_timeout : 30;
 	r->user = user;
 	s->authorization = NULL;
+	s->basic_secret = NULL;
 	memset(&s->form, 0, sizeof(s->form));
 	return r;
 }
@@ -495,6 +502,7 @@ void ot_http_req_free(ot_http_req *r)
 	req_wipe_headers(r->headers);
 	curl_slist_free_all(r->headers);
 	ot_secret_free(r->authorization);
+	ot_secret_free(r->basic_secret);
 	ot_form_clear(&r->form);
 	if (r->resp) {
 		ot_wipe(r->resp, r->resp_cap);
@@ -547,11 +555,129 @@ static void req_describe_error(const ot_http_req *r, char *out, size_t n)
 		snprintf(out, n, "empty reply from server");
 		return;
 	case CURLE_UNSUPPORTED_PROTOCOL:
-		snprintf(out, n, "unsupported protocol (only http and https)");
+		/* The URL's scheme was checked before sending: here libcurl says why the answer
+		 * is not HTTP ("Received HTTP/0.9 when not allowed", "Unsupported response code
+		 * in HTTP response"), or names a proxy it cannot speak to. */
+		if (strstr(r->errbuf, "HTTP/0.9") || strstr(r->errbuf, "response"))
+			snprintf(out, n, "not a valid HTTP answer: %s", r->errbuf);
+		else
+			snprintf(out, n, "unsupported protocol: %s", detail);
+		return;
+	case CURLE_OUT_OF_MEMORY:
+		/* libcurl 7.88 says so, with no message, for a single header line over its
+		 * 100 KB limit */
+		snprintf(out, n, "%s", r->errbuf[0] ? r->errbuf
+		                                    : "answer headers too large (or out of memory)");
 		return;
 	default:
 		snprintf(out, n, "%s", detail);
 		return;
+	}
+}
+
+/* --- what a server may echo of what we sent --- */
+
+/* Form fields whose values are not secret (left in a server's words). */
+static bool redact_public_key(const char *key, size_t n)
+{
+	static const char *const keys[] = {"grant_type", "client_id", "scope", "token_type_hint",
+	                                   "redirect_uri", "audience", "resource"};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i]) == n && memcmp(keys[i], key, n) == 0)
+			return true;
+	return false;
+}
+
+static int hex_val(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	                                      : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* A value as sent (percent-encoded; hex case ignored), decoded, and form-encoded with '+'
+ * for spaces (how a server may re-encode it), all cut out of text. */
+static void redact_value(char *text, size_t n, const char *enc, size_t len)
+{
+	char *raw = malloc(len + 1), *plus = malloc(len + 1);
+	size_t o = 0;
+
+	if (!raw || !plus) {
+		fputs("oauthtop: out of memory\n", stderr);
+		abort();
+	}
+	memcpy(plus, enc, len);
+	plus[len] = '\0';
+	ot_redact(text, n, plus, 1);
+	for (size_t i = 0; i < len; i++) {
+		int hi = i + 2 < len && enc[i] == '%' ? hex_val(enc[i + 1]) : -1;
+		int lo = hi >= 0 ? hex_val(enc[i + 2]) : -1;
+		if (hi >= 0 && lo >= 0) {
+			raw[o++] = (char)(hi << 4 | lo);
+			i += 2;
+		} else {
+			raw[o++] = enc[i];
+		}
+	}
+	raw[o] = '\0';
+	ot_redact(text, n, raw, 0);
+	if (strstr(plus, "%20")) { /* "a%20b" -> "a+b" */
+		size_t w = 0;
+		for (size_t i = 0; i < len; i++) {
+			if (strncmp(plus + i, "%20", 3) == 0) {
+				plus[w++] = '+';
+				i += 2;
+			} else {
+				plus[w++] = plus[i];
+			}
+		}
+		plus[w] = '\0';
+		ot_redact(text, n, plus, 1);
+	}
+	ot_wipe(raw, len + 1);
+	ot_wipe(plus, len + 1);
+	free(raw);
+	free(plus);
+}
+
+/* The credential of the Authorization header (after its scheme), with and without its
+ * base64 padding; the client secret inside a Basic credential, raw and form-encoded. */
+static void redact_authorization(const ot_http_req *r, char *text, size_t n)
+{
+	const char *cred = r->authorization ? strchr(r->authorization, ' ') : NULL;
+
+	if (cred) {
+		size_t len = strlen(++cred);
+		char *bare = ot_strdup(cred);
+		while (len > 0 && bare[len - 1] == '=')
+			bare[--len] = '\0';
+		ot_redact(text, n, cred, 0);
+		ot_redact(text, n, bare, 0);
+		ot_secret_free(bare);
+	}
+	if (r->basic_secret) {
+		ot_form f = {0};
+		form_put_escaped(&f, r->basic_secret);
+		redact_value(text, n, f.buf, f.len);
+		ot_form_clear(&f);
+	}
+}
+
+/* ot_http_result's redact: every secret value this request sent, in every form. */
+static void req_redact(const void *ctx, char *text, size_t n)
+{
+	const ot_http_req *r = ctx;
+	const char *p = r->form.buf;
+
+	if (!text[0])
+		return;
+	redact_authorization(r, text, n);
+	while (p && *p) {
+		const char *amp = strchr(p, '&'), *eq = strchr(p, '=');
+		const char *end = amp ? amp : p + strlen(p);
+		if (eq && eq < end && !redact_public_key(p, (size_t)(eq - p)))
+			redact_value(text, n, eq + 1, (size_t)(end - eq - 1));
+		p = amp ? amp + 1 : end;
 	}
 }
 
@@ -573,6 +699,8 @@ void ot_http_req_result(const ot_http_req *r, ot_http_result *out)
 	out->body_truncated = r->truncated;
 	out->retry_after = r->retry_after;
 	out->rate_limit_reset = r->rate_limit_reset;
+	out->redact = req_redact;
+	out->redact_ctx = r;
 }
 
 bool ot_http_req_answer_lost(const ot_http_req *r)

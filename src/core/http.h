@@ -39,6 +39,8 @@ typedef struct ot_http_spec {
 	const char *url;
 	const char *ca_file;     /* extra trust anchor, NULL: system CAs only */
 	char *authorization;     /* owned "Basic ..." header value or NULL (secret) */
+	char *basic_secret;      /* owned copy of the client secret inside authorization, NULL
+	                          * none: what ot_http_result's redact also cuts, raw */
 	ot_form form;            /* owned POST body; empty: GET */
 	int64_t connect_timeout; /* seconds; 0: 10 */
 	int64_t total_timeout;   /* seconds; 0: 30 */

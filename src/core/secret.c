@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -65,6 +66,61 @@ void ot_wipe(void *p, size_t len)
 {
 	if (p && len)
 		explicit_bzero(p, len);
+}
+
+static int redact_at(const char *p, const char *secret, size_t len, int nocase)
+{
+	return nocase ? strncasecmp(p, secret, len) == 0 : strncmp(p, secret, len) == 0;
+}
+
+/* A text cut short ("...") that ends inside the secret: the longest head of it (6 or more
+ * characters) right before the "..." becomes "[redacted]...". */
+static void redact_cut_tail(char *out, size_t n, const char *secret, size_t sl, int nocase)
+{
+	size_t ol = strlen(out);
+
+	if (ol <= 3 || strcmp(out + ol - 3, "...") != 0)
+		return;
+	for (size_t k = sl < ol - 3 ? sl : ol - 3; k >= 6; k--)
+		if (redact_at(out + ol - 3 - k, secret, k, nocase)) {
+			snprintf(out + ol - 3 - k, n - (ol - 3 - k), "[redacted]...");
+			return;
+		}
+}
+
+void ot_redact(char *text, size_t n, const char *secret, int nocase)
+{
+	size_t sl = secret ? strlen(secret) : 0, tl, o = 0;
+	const char *p;
+	char *out;
+
+	if (sl < 4 || n == 0)
+		return;
+	tl = strlen(text);
+	/* Nothing to cut (the common case): the text stays as it is. */
+	if (!(nocase ? strcasestr(text, secret) : strstr(text, secret)) &&
+	    !(tl > 3 && strcmp(text + tl - 3, "...") == 0))
+		return;
+	out = malloc(n);
+	if (!out) {
+		fputs("oauthtop: out of memory\n", stderr);
+		abort();
+	}
+	for (p = text; *p && o + 1 < n;) {
+		if (redact_at(p, secret, sl, nocase)) {
+			o += (size_t)snprintf(out + o, n - o, "[redacted]");
+			if (o >= n)
+				o = n - 1;
+			p += sl;
+		} else {
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	redact_cut_tail(out, n, secret, sl, nocase);
+	memcpy(text, out, strlen(out) + 1);
+	ot_wipe(out, n);
+	free(out);
 }
 
 void ot_secret_free(char *s)

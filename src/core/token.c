@@ -1118,6 +1118,10 @@ void ot_token_classify(const ot_http_result *r, int64_t now, ot_verdict *out)
 	}
 	if (out->outcome == OT_OUTCOME_TRANSIENT)
 		out->retry_at = classify_retry_at(r, now);
+	if (r->redact && out->outcome != OT_OUTCOME_OK) {
+		r->redact(r->redact_ctx, out->reason, sizeof(out->reason));
+		r->redact(r->redact_ctx, out->error_code, sizeof(out->error_code));
+	}
 }
 
 /* ---- Retry-After -------------------------------------------------------------------- */

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/b64.h"
 #include "core/http.h"
 
 static ot_provider provider(ot_auth_method m, const char *id, const char *secret)
@@ -729,6 +730,72 @@ static void test_abort_keeps_count(void **state)
 	ot_http_free(h);
 }
 
+/* A server's words may echo what the request sent: the result's redact (which
+ * ot_token_classify applies to every failure's reason) cuts every secret of the request in
+ * every form - the client secret raw, percent-encoded (either hex case, '+' for a space),
+ * inside the Basic credential (padded or not); any other form value (a refresh token, a
+ * code verifier) raw and encoded - and leaves what is not secret (client id, grant type). */
+static void test_result_redacts_what_was_sent(void **state)
+{
+	static const char answer[] =
+	        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+	        "Content-Length: 78\r\nConnection: close\r\n\r\n"
+	        "{\"error\":\"invalid_request\",\"error_description\":\"no: Zx9/w+rd=p@ss b and app \"}";
+	static const char *const forms[] = {
+	        "Zx9/w+rd=p@ss b",           "Zx9%2Fw%2Brd%3Dp%40ss%20b", "zX9%2fW%2bRD%3dP%40SS%20B",
+	        "Zx9%2Fw%2Brd%3Dp%40ss+b",   "rt/ab+cd== x",              "rt%2Fab%2Bcd%3D%3D%20x",
+	        "rt-secret",
+	};
+	ot_provider p = provider(OT_AUTH_BASIC, "app", "Zx9/w+rd=p@ss b");
+	const char pair[] = "app:Zx9%2Fw%2Brd%3Dp%40ss%20b";
+	char url[64], basic[128], bare[128], text[1024];
+	ot_err err;
+	ot_http *h = ot_http_new(2, &err);
+	int port, lfd = listen_loopback(&port);
+	ot_http_spec s;
+	ot_http_result res;
+	ot_verdict v;
+	ot_http_req *r;
+
+	(void)state;
+	assert_non_null(h);
+	memset(&s, 0, sizeof(s));
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/token", port);
+	s.url = url;
+	ot_form_add(&s.form, "grant_type", "refresh_token");
+	ot_form_add(&s.form, "client_id", "app");
+	ot_form_add(&s.form, "code_verifier", "rt/ab+cd== x"); /* any other field: secret */
+	ot_form_add(&s.form, "refresh_token", "rt-secret");    /* the fake server waits for it */
+	ot_http_client_auth(&p, &s);
+	assert_non_null(ot_http_start(h, &s, NULL, &err));
+	drive(h, lfd, answer, 1);
+	r = ot_http_next_done(h);
+	assert_non_null(r);
+	ot_http_req_result(r, &res);
+	assert_int_equal(res.status, 400);
+	ot_b64_encode((const unsigned char *)pair, strlen(pair), 0, basic);
+	snprintf(bare, sizeof(bare), "%s", basic);
+	bare[strcspn(bare, "=")] = '\0';
+	assert_true(strlen(bare) < strlen(basic)); /* the pair's length makes padding */
+	snprintf(text, sizeof(text), "client app grant_type=refresh_token %s %s %s %s %s %s %s | %s | %s.",
+	         forms[0], forms[1], forms[2], forms[3], forms[4], forms[5], forms[6], basic, bare);
+	assert_non_null(res.redact);
+	res.redact(res.redact_ctx, text, sizeof(text));
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
+		assert_null(strcasestr(text, forms[i]));
+	assert_null(strstr(text, bare));
+	assert_non_null(strstr(text, "client app grant_type=refresh_token [redacted]"));
+	/* ot_token_classify applies it to the reason of a failure */
+	ot_token_classify(&res, 0, &v);
+	assert_int_equal(v.outcome, OT_OUTCOME_PERMANENT);
+	assert_null(strstr(v.reason, "Zx9"));
+	assert_non_null(strstr(v.reason, "no: [redacted] and app"));
+	ot_token_answer_free(&v.answer);
+	ot_http_req_free(r);
+	close(lfd);
+	ot_http_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -747,6 +814,7 @@ int main(void)
 	        cmocka_unit_test(test_timer_ends_silent_request),
 	        cmocka_unit_test(test_headless_wait),
 	        cmocka_unit_test(test_abort_keeps_count),
+	        cmocka_unit_test(test_result_redacts_what_was_sent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
