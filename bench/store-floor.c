@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 	ot_commit *cm;
 	char (*names)[32], actor[64];
 	long done = 0, tx = 0, ncur = 0;
+	int rc = 1;
 	int64_t now = (int64_t)time(NULL);
 	double c0;
 
@@ -129,8 +130,9 @@ int main(int argc, char **argv)
 
 		for (long k = 0; k < ncur; k++) {
 			if (!cur[k].granted) {
-				fprintf(stderr, "store-floor: %s: lease not granted\n", cur[k].account);
-				return 1;
+				snprintf(err.msg, sizeof(err.msg), "%s: lease not granted",
+				         cur[k].account);
+				goto fail;
 			}
 			make_result(&cur[k], done + k, bytes, now, &creds[k], &evs[k], actor);
 			memset(&cm[k], 0, sizeof(cm[k]));
@@ -165,10 +167,21 @@ int main(int argc, char **argv)
 	}
 	printf("store-floor: refreshes=%ld group=%ld transactions=%ld cpu=%.0f us per refresh\n",
 	       done, g, tx, (cpu_s() - c0) / (double)done * 1e6);
-	ot_store_close(st);
-	return 0;
+	rc = 0;
+	goto out;
 fail:
 	fprintf(stderr, "store-floor: %s\n", err.msg[0] ? err.msg : "results skipped");
+out:
+	for (long k = 0; k < g; k++) {
+		ot_credential_clear(&cur[k].cred);
+		ot_credential_clear(&next[k].cred);
+	}
+	free(names);
+	free(cur);
+	free(next);
+	free(creds);
+	free(evs);
+	free(cm);
 	ot_store_close(st);
-	return 1;
+	return rc;
 }
