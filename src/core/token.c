@@ -1001,8 +1001,10 @@ static int64_t rate_limit_reset(const char *value, int64_t now)
 	if (*p < '0' || *p > '9')
 		return 0;
 	for (; *p >= '0' && *p <= '9'; p++)
-		if (v < INT64_C(100000000000))
+		if (v < INT64_C(100000000000000))
 			v = v * 10 + (*p - '0');
+	if (v >= INT64_C(100000000000)) /* epoch milliseconds (13 digits today), rounded up */
+		v = (v + 999) / 1000;
 	if (*p == '.') /* fractional epoch seconds */
 		for (p++; *p >= '0' && *p <= '9'; p++)
 			;

@@ -381,6 +381,11 @@ static void test_s24_rate_limit_reset(void **state)
 	classify_h(429, "{}", NULL, "99999999999", &v); /* capped at a day */
 	assert_int_equal(v.retry_at, NOW + 86400);
 	ot_token_answer_free(&v.answer);
+	/* epoch milliseconds (some gateways): the same instant, not a day's wait */
+	snprintf(epoch, sizeof(epoch), "%lld500", (long long)(NOW + 44));
+	classify_h(429, "{}", NULL, epoch, &v);
+	assert_int_equal(v.retry_at, NOW + 45);
+	ot_token_answer_free(&v.answer);
 	/* Retry-After wins over the reset header */
 	classify_h(429, "{}", "10", "20", &v);
 	assert_int_equal(v.retry_at, NOW + 10);
