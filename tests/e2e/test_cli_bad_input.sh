@@ -143,7 +143,7 @@ done
 mkdir "$T/open"; chmod 777 "$T/open"; cp "$STORE" "$T/open/s.db"
 ot --store "$T/open/s.db" status >"$T/out" 2>"$T/err"
 grep -q "$T/open" "$T/err" ||
-	bug "store.c: a store in a world-writable directory ($T/open, mode 0777) is used without a word (want refusal or a warning naming the directory, DESIGN §4 '0700 directory')"
+	bug "store_schema.c (store open): a store in a world-writable directory ($T/open, mode 0777) is used without a word (want refusal or a warning naming the directory, DESIGN §4 '0700 directory')"
 # status --output must never replace the store, the configuration or a secret file.
 cp "$STORE" "$T/victim.db"; cp "$STORE" "$T/victim.orig"
 "$OAUTHTOP" --config "$T/cfg.json" --store "$T/victim.db" status --output "$T/victim.db" >"$T/out" 2>"$T/err"
@@ -247,6 +247,20 @@ one_line 3 ot daemon --log-format xml
 one_line 3 ot frobnicate
 err_has 'unknown command "frobnicate"' "unknown command"
 one_line 3 ot --bogus
+# An empty --config/--store (an unset variable in a script) must not silently mean "the
+# default": the command would read or write another store than the operator named.
+(export OAUTHTOP_CONFIG="$T/cfg.json"; "$OAUTHTOP" --config= check >"$T/out" 2>"$T/err"; echo $? >"$T/rc")
+[ "$(cat "$T/rc")" = 3 ] ||
+	bug "config.c ot_config_locate: '--config=' (empty) is ignored, the default search runs (exit $(cat "$T/rc"), used $(sed -n 's/^configuration \([^:]*\):.*/\1/p' "$T/out"))"
+"$OAUTHTOP" --config "$T/cfg.json" --store= check >"$T/out" 2>"$T/err"
+_rc=$?
+[ "$_rc" = 3 ] ||
+	bug "config.c ot_config_set_store_path: '--store=' (empty) is ignored and the configuration's store is used (exit $_rc)"
+# refresh of a disabled account: its line says skipped, so the summary counts it.
+expect_rc 0 ot refresh off
+grep -q '^off: skipped: disabled' "$T/out" || fail "refresh off: $(cat "$T/out")"
+grep -q ' 1 skipped' "$T/out" ||
+	bug "cmd_refresh.c refresh_submit: 'refresh off' prints 'off: skipped: disabled' but the summary says '$(grep -o '[0-9]* skipped$' "$T/out")'"
 # Control characters in an argument must not split the one-line message or reach the
 # terminal raw (an account name from a script's variable).
 nl='x
