@@ -200,7 +200,7 @@ snap m | grep -q '^/locky' && bug "store locked: Esc not handled within 1.5 s"
 [ -n "$c1" ] && [ "$c1" != "$c2" ] ||
 	bug "store locked by another process: r froze the screen (clock $c1 then $c2, 1.5 s apart; DESIGN 7: the screen never freezes)"
 wait "$LOCKER" 2>/dev/null
-wait_for m '^.locky +idp +OK' 70 || bug "after the lock went: locky not refreshed"
+wait_for m '^.locky +idp +OK|locky: .*locked' 70 || bug "store locked: locky neither refreshed nor a word about the lock"
 tm send-keys -t m Escape
 
 # 8. the token server killed in the middle of a refresh.
