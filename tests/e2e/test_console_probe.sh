@@ -4,12 +4,14 @@
 # flight, 400 columns, a 128-character account name, server error text with CJK, combining
 # marks, emoji and terminal control sequences (the screen is not garbled), key mashing (every
 # unbound key, function keys, Alt, mouse reports, a bracketed paste, stray escape sequences),
-# Ctrl-C, help and details scrolled at 40x8, the title at 59-62 columns and with a long
-# configuration file name, zero accounts, 5000 accounts scrolled to the end and back, theme
-# files with bad values, the store locked by another process (the screen must not freeze),
-# the token server killed mid-refresh. Each time: no crash, no sanitizer report, nothing
-# outside the window, no token or secret on the screen, q exits 0 and restores the terminal.
-# Failed checks are collected and listed at the end (the test fails until they are fixed).
+# Ctrl-C, the filter prompt (200 characters, Backspace over UTF-8), help and details scrolled
+# at 40x8, the title at 58-62 columns and with a long configuration file name, zero accounts,
+# 5000 accounts scrolled to the end and back, theme files with bad values, the store locked by
+# another process (the screen must not freeze), the token server killed mid-refresh. Each
+# time: no crash, no sanitizer report, the frame in place, no token or secret on the screen,
+# q exits 0 and restores the terminal. Failed checks are collected and listed at the end (the
+# test fails until they are fixed). tmux clips to the pane, so "in the window" checks catch
+# wrapped or shifted lines, not writes past the edge.
 . "$(dirname "$0")/lib.sh"
 command -v tmux >/dev/null 2>&1 || ot_skip "tmux not installed"
 
@@ -192,6 +194,21 @@ tm send-keys -t m Escape Escape
 wait_for m '^ ACCOUNT .*STATE' 30 || bug "after mashing: no table"
 fits m 120 30 "after mashing"
 layout m "after mashing"
+
+# 6b. the filter prompt: 200 characters stay on the line; Backspace removes whole UTF-8
+#     characters (no stray bytes left on the screen).
+tm send-keys -t m /
+tm send-keys -t m -l "$(printf 'x%.0s' $(seq 1 200))"
+sleep 0.3
+fits m 120 30 "a 200-character filter"
+snap m | tail -1 | grep -q '^/xxxx.*…' || bug "200-character filter: '$(snap m | tail -1)'"
+tm send-keys -t m Escape /
+tm send-keys -t m -l "aé東🔥"
+tm send-keys -t m BSpace BSpace BSpace
+sleep 0.3
+snap m | tail -1 | LC_ALL=C grep -q '^/a  ' || bug "Backspace over UTF-8 in the filter: '$(snap m | tail -1 | od -c | head -2)'"
+tm send-keys -t m Escape Escape
+wait_for m '^.alpha ' 20 || bug "Esc did not clear the filter"
 
 # 7. the store locked by another process: the screen keeps ticking, keys keep working.
 (echo '.timeout 5000'; echo 'BEGIN EXCLUSIVE;'; sleep 3; echo 'COMMIT;') | sqlite3 "$STORE" &
