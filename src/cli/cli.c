@@ -10,15 +10,26 @@
 
 int (*ot_cli_store_hook)(ot_cli *cli);
 
+/* One line, whatever it quotes: an account name or option from argv, a path, a server's
+ * words may hold control characters (a newline, an ESC sequence for the terminal) or be
+ * huge. Control characters become '?', and the line ends at 600 bytes with "...". */
 void ot_cli_error(const char *fmt, ...)
 {
+	char line[600];
 	va_list ap;
+	int n;
 
-	fputs("oauthtop: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n < 0)
+		line[0] = '\0';
+	else if ((size_t)n >= sizeof(line))
+		memcpy(line + sizeof(line) - 4, "...", 4);
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	fprintf(stderr, "oauthtop: %s\n", line);
 }
 
 int64_t ot_cli_now(void)

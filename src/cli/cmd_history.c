@@ -1,6 +1,7 @@
 /* cmd_history.c - `oauthtop history [ACCOUNT]`: refresh history from the store, newest
  * first. Fingerprints only, never token values. */
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +72,14 @@ int ot_cmd_history(ot_cli *cli, int argc, char **argv)
 		fputs(history_help, stdout);
 		return OT_EXIT_OK;
 	}
+	errno = 0;
 	limit = strtol(limit_s, &end, 10);
-	if (*end || limit < 0 || (strcmp(format, "table") && strcmp(format, "json"))) {
-		ot_cli_error("history: --limit takes a number >= 0 (0 = all), --format table|json");
+	if (!*limit_s || *end || errno || limit < 0) {
+		ot_cli_error("history: --limit takes a number >= 0 (0 = all), not \"%s\"", limit_s);
+		return OT_EXIT_USAGE;
+	}
+	if (strcmp(format, "table") && strcmp(format, "json")) {
+		ot_cli_error("history: unknown format \"%s\" (table or json)", format);
 		return OT_EXIT_USAGE;
 	}
 	if (ot_cli_load(cli) < 0 || (npos && !ot_cli_account(cli, pos[0])) ||

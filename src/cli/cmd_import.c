@@ -28,6 +28,15 @@ static char *read_input(const char *path, size_t *len)
 	}
 	buf = malloc(OT_ANSWER_MAX + 1);
 	n = buf ? fread(buf, 1, OT_ANSWER_MAX + 1, f) : 0;
+	if (buf && ferror(f)) { /* a directory, an I/O error: say so, not "empty body" */
+		int e = errno;
+		ot_cli_error("import: %s: %s", path, strerror(e ? e : EIO));
+		if (f != stdin)
+			fclose(f);
+		ot_wipe(buf, n);
+		free(buf);
+		return NULL;
+	}
 	if (f != stdin)
 		fclose(f);
 	if (!buf || n > OT_ANSWER_MAX) {

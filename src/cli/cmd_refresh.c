@@ -175,8 +175,8 @@ static int parse_concurrency(const char *s, int *out)
 }
 
 /* Queues the named accounts (checked beforehand), every enabled one, or what is due. */
-static int refresh_submit(ot_cli *cli, ot_engine *e, const char **names, int n, bool all,
-                          bool force, ot_err *err)
+static int refresh_submit(ot_cli *cli, refresh_tally *t, ot_engine *e, const char **names,
+                          int n, bool all, bool force, ot_err *err)
 {
 	if (n == 0 && !all)
 		return ot_engine_submit_due(e, ot_cli_now(), err) < 0 ? -1 : 0;
@@ -191,6 +191,7 @@ static int refresh_submit(ot_cli *cli, ot_engine *e, const char **names, int n, 
 		const ot_account *a = ot_config_find_account(cli->cfg, names[i]);
 		if (!a->enabled) {
 			printf("%s: skipped: disabled in the configuration\n", a->name);
+			t->skipped++;
 			continue;
 		}
 		if (ot_engine_submit(e, a->name, force, err) < 0)
@@ -317,7 +318,7 @@ static int refresh_run(ot_cli *cli, const char **names, int n, bool all, bool fo
 		ot_cli_error("refresh: %s", err.msg);
 		return OT_EXIT_USAGE;
 	}
-	rc = refresh_submit(cli, e, names, n, all, force, &err);
+	rc = refresh_submit(cli, &t, e, names, n, all, force, &err);
 	if (rc == 0)
 		rc = refresh_loop(cli, &t, e, &err);
 	ot_engine_free(e); /* reports, as errors, results that could not be stored */

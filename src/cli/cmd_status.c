@@ -29,6 +29,41 @@ static int emit(FILE *f, const ot_report *r, const char *format)
 }
 
 /* Writes to a temporary file beside path, fsyncs, renames over path. */
+static bool same_file(const struct stat *a, const char *path)
+{
+	struct stat b;
+
+	return path && stat(path, &b) == 0 && a->st_dev == b.st_dev && a->st_ino == b.st_ino;
+}
+
+/* --output replaces a report, never one of the files that hold the credentials: refused
+ * when it names the configuration, the store (or its -wal / -shm), a private (0600-like)
+ * file such as a client_secret_file, or something that is not a regular file. */
+static int output_allowed(const ot_cli *cli, const char *path)
+{
+	const ot_settings *set = ot_config_settings(cli->cfg);
+	char side[4200];
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return 0; /* a new file */
+	if (!S_ISREG(st.st_mode))
+		return ot_cli_error("status: cannot write %s: not a regular file", path), -1;
+	if (same_file(&st, set->path))
+		return ot_cli_error("status: --output %s is the configuration file", path), -1;
+	for (int i = 0; i < 3; i++) {
+		snprintf(side, sizeof(side), "%s%s", set->store_path, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
+		if (same_file(&st, side))
+			return ot_cli_error("status: --output %s is the credential store", path), -1;
+	}
+	if (!(st.st_mode & 077))
+		return ot_cli_error("status: --output %s: a private file (mode %04o), perhaps a "
+		                    "secret: not replaced",
+		                    path, (unsigned)(st.st_mode & 07777)),
+		       -1;
+	return 0;
+}
+
 static int emit_atomic(const char *path, const ot_report *r, const char *format)
 {
 	size_t len = strlen(path) + 16;
@@ -85,7 +120,9 @@ int ot_cmd_status(ot_cli *cli, int argc, char **argv)
 	if (ot_cli_open_store(cli, false) < 0 || ot_report_build(cli, ot_cli_now(), &r) < 0)
 		return OT_EXIT_USAGE;
 	rc = ot_report_exit(&r);
-	if (output ? emit_atomic(output, &r, format) < 0 : emit(stdout, &r, format) < 0)
+	if (output && output_allowed(cli, output) < 0)
+		rc = OT_EXIT_USAGE;
+	else if (output ? emit_atomic(output, &r, format) < 0 : emit(stdout, &r, format) < 0)
 		rc = OT_EXIT_USAGE;
 	ot_report_free(&r);
 	return rc;

@@ -100,9 +100,10 @@ int ot_cmd_token_fast(ot_cli *cli, int argc, char **argv)
 
 	if (ot_cli_parse("token", argc, argv, opts, pos, 1, &npos, &help) < 0)
 		return OT_EXIT_USAGE;
+	errno = 0;
 	min_valid = strtoll(min_s, &end, 10);
 	/* Anything unusual (help, bad input, unknown account) gets the full binary's answer. */
-	if (help || npos != 1 || *end || min_valid < 0)
+	if (help || npos != 1 || !*min_s || *end || errno || min_valid < 0)
 		return ot_cli_exec_full(cli, argc, argv);
 	if (ot_cli_load(cli) < 0)
 		return OT_EXIT_USAGE;

@@ -88,6 +88,10 @@ static int take_globals(ot_cli *cli, int *argc, char **argv)
 			ot_cli_error("option %s needs a value", a);
 			return -1;
 		}
+		if (!**slot) { /* `--store "$UNSET"` must not fall back to another store */
+			ot_cli_error("option %.*s: the path is empty", (int)n, a);
+			return -1;
+		}
 	}
 	*argc = out;
 	argv[out] = NULL;

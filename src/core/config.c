@@ -614,7 +614,8 @@ static int cfg_secret_file(cfg_ctx *c, const char *path, const char *file, char 
 	int fd;
 
 	cfg_join(kp, sizeof(kp), path, "client_secret_file");
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO with no writer must not hang the open (cfg_read_fd refuses it) */
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return cfg_fail(c, kp, "cannot read %s: %s", file, strerror(errno));
 	if (fstat(fd, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH))) {
@@ -1016,9 +1017,15 @@ static int cfg_build(cfg_ctx *c, const cJSON *root)
 /* True when a secret may lie near pos: the message then leaves the text out. */
 static int cfg_near_secret(const char *text, size_t len, size_t pos)
 {
+	/* what names or looks like a credential: a client secret, a token answer pasted as a
+	 * configuration, a password, a client assertion, a JWT (base64url of '{"') */
+	static const char *const words[] = {"secret", "token", "password", "assertion", "eyJ"};
 	size_t from = pos > 512 ? pos - 512 : 0, to = pos + 64 < len ? pos + 64 : len;
 
-	return memmem(text + from, to - from, "secret", 6) != NULL;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (memmem(text + from, to - from, words[i], strlen(words[i])))
+			return 1;
+	return 0;
 }
 
 static void cfg_json_error(const cfg_ctx *c, const char *text, size_t len, const char *at)
@@ -1210,7 +1217,8 @@ ot_config *ot_config_load(const char *path, ot_err *err)
 	char *buf;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO with no writer must not hang the open (refused below) */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		ot_err_set(err, "%s: cannot open: %s", path, strerror(errno));
 		if (fd >= 0)

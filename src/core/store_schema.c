@@ -200,10 +200,36 @@ static int file_check_header(const ot_store *s, ot_err *err)
 	return 0;
 }
 
+/* The directory the store lives in: one anyone may write to (and that lacks the sticky
+ * bit, as /tmp has) lets anyone delete or replace the store and its -wal: refused, as a
+ * configuration file writable by anyone is. */
+static int file_check_dir(const ot_store *s, ot_err *err)
+{
+	char *dir = ot_strdup(s->path), *slash = strrchr(dir, '/');
+	struct stat st;
+	int rc = 0;
+
+	if (!slash)
+		snprintf(dir, strlen(dir) + 1, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX))
+		rc = ot_err_set(err,
+		                "%s: its directory %s is writable by anyone (mode %04o): anyone "
+		                "could replace the store: chmod o-w %s",
+		                s->path, dir, (unsigned)(st.st_mode & 07777), dir);
+	free(dir);
+	return rc;
+}
+
 static int file_check(const ot_store *s, int flags, ot_err *err)
 {
 	struct stat st;
 
+	if (file_check_dir(s, err) < 0)
+		return -1;
 	if (lstat(s->path, &st) < 0) {
 		if (errno != ENOENT)
 			return ot_err_set(err, "%s: %s", s->path, strerror(errno));

@@ -5,8 +5,12 @@
 # or field; nothing on stdout; the store is never changed or lost; no token or secret is
 # printed. No token server is needed: nothing here may reach the network (the provider
 # points at a closed loopback port and every account is fresh).
-# Behaviour that already holds fails at once; known bugs (see the report of the probe) are
-# collected in $BUGS and fail the test at the end, so it passes once they are fixed.
+# The checks marked bug() were 15 failures when this test was written (a FIFO config or secret
+# file hung; status --output could replace the store, the config or a secret file; a token in
+# a config's JSON error; empty --config=/--store= ignored; argv echoed raw with control
+# characters; a store directory writable by anyone; --min-valid ""/out of range; import from a
+# directory; history --limit=; the skipped count for a disabled account), all fixed; they are
+# collected and reported together at the end.
 . "$(dirname "$0")/lib.sh"
 
 # shellcheck disable=SC2034 # read by write_config (lib.sh)
@@ -232,7 +236,7 @@ store_same "refresh probes"
 for a in "--limit -1" "--limit abc" "--format xml"; do
 	# shellcheck disable=SC2086
 	one_line 3 ot history a $a
-	err_has 'history: --limit' "history $a"
+	case $a in --limit*) err_has 'history: --limit' "history $a" ;; *) err_has 'history: unknown format "xml"' "history $a" ;; esac
 done
 "$OAUTHTOP" --config "$T/cfg.json" history a --limit= >"$T/out" 2>"$T/err"
 _rc=$?
