@@ -28,6 +28,11 @@ enum {
 ot_store *ot_store_open(const char *path, int flags, ot_err *err);
 void ot_store_close(ot_store *s);
 
+/* How long a write waits for another process's lock before it fails with "database is
+ * locked" (default 5000 ms). An interactive caller that must not freeze sets it short: the
+ * engine keeps its results and retries (DESIGN §3). */
+void ot_store_set_busy_ms(ot_store *s, int ms);
+
 /* Loads one account's credential into out (ot_credential_clear() it after). with_secrets 0
  * leaves access_token / refresh_token NULL (has_* and *_fp still filled): the console never
  * loads token values it does not show. Returns 1 found, 0 not found, -1 error. */

@@ -372,6 +372,14 @@ ot_store *ot_store_open(const char *path, int flags, ot_err *err)
 	return s;
 }
 
+void ot_store_set_busy_ms(ot_store *s, int ms)
+{
+	if (!s || !s->db || ms < 0)
+		return;
+	s->busy_ms = ms;
+	sqlite3_busy_timeout(s->db, ms);
+}
+
 void ot_store_close(ot_store *s)
 {
 	if (!s)

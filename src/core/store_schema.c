@@ -99,9 +99,12 @@ int store_db_error(const ot_store *s, int rc, ot_err *err)
 {
 	int primary = rc & 0xff;
 
+	if ((primary == SQLITE_BUSY || primary == SQLITE_LOCKED) && s->busy_ms % 1000)
+		return ot_err_set(err, "%s: database is locked by another process (waited %d ms)",
+		                  s->path, s->busy_ms);
 	if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
 		return ot_err_set(err, "%s: database is locked by another process (waited %d s)",
-		                  s->path, STORE_BUSY_MS / 1000);
+		                  s->path, s->busy_ms / 1000);
 	if (primary == SQLITE_NOTADB)
 		return ot_err_set(err, "%s: not an oauthtop store (not a SQLite database)",
 		                  s->path);
@@ -395,7 +398,8 @@ static int db_open(ot_store *s, int flags, ot_err *err)
 	if (rc != SQLITE_OK)
 		return store_db_error(s, rc, err);
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+	s->busy_ms = STORE_BUSY_MS;
+	sqlite3_busy_timeout(s->db, s->busy_ms);
 	return 0;
 }
 

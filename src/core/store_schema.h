@@ -20,6 +20,7 @@ struct ot_store {
 	char *path;                 /* as given, for messages */
 	int64_t writes;             /* commits by this connection (ot_store_version) */
 	int64_t self_ns, self_start; /* this process's holder nonce (0: unknown), read at open */
+	int busy_ms;                 /* how long a write waits for another's lock (STORE_BUSY_MS) */
 	/* Statements prepared on first use and kept until ot_store_close (store.c): preparing
 	 * costs more than running most of them. Always reset after use. */
 	sqlite3_stmt *stmts[STORE_STMT_MAX];

@@ -23,6 +23,9 @@
 #include "tui/view_help.h"
 #include "tui/view_table.h"
 
+/* How long a store write may hold up the screen (ms). */
+#define TUI_STORE_BUSY_MS 200
+
 #define SCRIPT_POLL_MS 50
 
 static const char tui_help[] =
@@ -452,6 +455,9 @@ int ot_cmd_tui(ot_cli *cli, int argc, char **argv)
 	setlocale(LC_ALL, "");
 	if (ot_cli_load(cli) < 0 || ot_cli_open_store(cli, false) < 0)
 		return OT_EXIT_USAGE;
+	/* the screen never freezes (DESIGN §7): a write waits 200 ms for another keeper's lock,
+	 * not 5 s; a lease that fails says so, a commit that fails is retried each second */
+	ot_store_set_busy_ms(cli->store, TUI_STORE_BUSY_MS);
 	if (script_file && *script_file) {
 		script = script_open(script_file, &err);
 		if (!script) {

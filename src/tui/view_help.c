@@ -58,6 +58,13 @@ void view_help_draw(tui_app *app)
 	help_line(&y, app->scroll, "theme", line, TUI_ROLE_HEADER);
 	help_line(&y, app->scroll, "config", s->path ? s->path : "?", TUI_ROLE_HEADER);
 	help_line(&y, app->scroll, "store", s->store_path ? s->store_path : "?", TUI_ROLE_HEADER);
+	/* j went past the end (or the window grew): the last page, not a blank one */
+	if (app->scroll > 0 && y - app->scroll < LINES - 1) {
+		int max = y - (LINES - 1);
+		app->scroll = max > 0 ? max : 0;
+		view_help_draw(app);
+		return;
+	}
 	paint_role(stdscr, TUI_ROLE_KEYS, false);
 	paint_str(stdscr, LINES - 1, 0, COLS, " Esc/q/? back  j/k scroll", PAINT_PAD);
 }

@@ -150,7 +150,7 @@ static void draw_title(tui_app *app)
 	time_t t = (time_t)app->now;
 	struct tm lt;
 	tui_role krole;
-	int kw, right;
+	int kw, right, lw;
 
 	localtime_r(&t, &lt);
 	strftime(clock, sizeof(clock), "%H:%M:%S", &lt);
@@ -158,18 +158,23 @@ static void draw_title(tui_app *app)
 	snprintf(win, sizeof(win), "window %llds", (long long)ot_config_settings(app->cfg)->window);
 	keeper_text(app, keeper, sizeof(keeper), &krole);
 	paint_role(stdscr, TUI_ROLE_TITLE, false);
-	paint_str(stdscr, 0, 0, COLS, left, PAINT_PAD);
-	right = COLS - 9;
+	paint_str(stdscr, 0, 0, COLS, "", PAINT_PAD);
+	right = COLS - 9; /* the clock, with a space before it */
+	/* the name is cut (with its mark) before the clock, never under it */
+	lw = paint_width(left) < right - 1 ? paint_width(left) : right - 1;
+	if (lw > 0)
+		paint_str(stdscr, 0, 0, lw, left, 0);
 	paint_str(stdscr, 0, right, 9, clock, 0);
 	kw = paint_width(keeper);
-	if (kw > right - paint_width(left) - 4)
-		kw = right - paint_width(left) - 4;
+	if (kw > right - lw - 4)
+		kw = right - lw - 4;
 	if (kw < 9)
 		return;
 	right -= kw + 3;
 	paint_role(stdscr, krole, false);
 	paint_str(stdscr, 0, right, kw, keeper, 0);
-	if (right - paint_width(left) - 2 >= (int)strlen(win)) {
+	/* the window label only with two blanks on its left */
+	if (right - 3 - (int)strlen(win) >= lw + 2) {
 		paint_role(stdscr, TUI_ROLE_TITLE, false);
 		paint_str(stdscr, 0, right - (int)strlen(win) - 3, (int)strlen(win), win, 0);
 	}
