@@ -39,6 +39,9 @@ static const char tui_help[] =
         "exit: 0; 3 configuration, store or terminal error\n";
 
 static volatile sig_atomic_t got_winch, got_quit;
+/* Resizes, and every signal that would end the console with the terminal left raw (Ctrl-\
+ * is SIGQUIT): each ends it cleanly instead. */
+static const int tui_sigs[] = {SIGWINCH, SIGTERM, SIGINT, SIGHUP, SIGQUIT};
 static int sig_fds[2] = {-1, -1};
 static SCREEN *screen;
 
@@ -59,7 +62,6 @@ static void on_signal(int sig)
 
 static int signals_install(void)
 {
-	static const int sigs[] = {SIGWINCH, SIGTERM, SIGINT, SIGHUP};
 	struct sigaction sa;
 
 	if (pipe2(sig_fds, O_NONBLOCK | O_CLOEXEC) < 0)
@@ -67,17 +69,15 @@ static int signals_install(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaction(sigs[i], &sa, NULL);
+	for (size_t i = 0; i < sizeof(tui_sigs) / sizeof(tui_sigs[0]); i++)
+		sigaction(tui_sigs[i], &sa, NULL);
 	return 0;
 }
 
 static void signals_remove(void)
 {
-	static const int sigs[] = {SIGWINCH, SIGTERM, SIGINT, SIGHUP};
-
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
+	for (size_t i = 0; i < sizeof(tui_sigs) / sizeof(tui_sigs[0]); i++)
+		signal(tui_sigs[i], SIG_DFL);
 	for (int i = 0; i < 2; i++) {
 		if (sig_fds[i] >= 0)
 			close(sig_fds[i]);

@@ -295,6 +295,13 @@ tm send-keys -t k C-c
 wait_file "$T/k.exit" 50 || bug "Ctrl-C did not exit"
 [ "$(cat "$T/k.exit" 2>/dev/null)" = exit=0 ] || bug "Ctrl-C: $(cat "$T/k.exit" 2>/dev/null)"
 wait_file "$T/k.stty" 20 && grep -q -- '-icanon' "$T/k.stty" && bug "Ctrl-C left the terminal raw"
+# Ctrl-\ (SIGQUIT) too ends the console cleanly: exit 0, the terminal restored
+start quit 80 20
+wait_for quit '^ ACCOUNT' 50 || bug "console for Ctrl-\\ did not start"
+tm send-keys -t quit 'C-\'
+wait_file "$T/quit.exit" 50 || bug "Ctrl-\\ did not end the console"
+[ "$(cat "$T/quit.exit" 2>/dev/null)" = exit=0 ] || bug "Ctrl-\\: $(cat "$T/quit.exit" 2>/dev/null)"
+wait_file "$T/quit.stty" 20 && grep -q -- '-icanon' "$T/quit.stty" && bug "Ctrl-\\ left the terminal raw"
 
 # 12. theme files with bad values: the console runs, names file and line, stays in the window.
 mkdir -p "$T/themes"
