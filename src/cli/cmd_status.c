@@ -28,7 +28,6 @@ static int emit(FILE *f, const ot_report *r, const char *format)
 	return 0;
 }
 
-/* Writes to a temporary file beside path, fsyncs, renames over path. */
 static bool same_file(const struct stat *a, const char *path)
 {
 	struct stat b;
@@ -64,6 +63,7 @@ static int output_allowed(const ot_cli *cli, const char *path)
 	return 0;
 }
 
+/* Writes to a temporary file beside path, fsyncs, renames over path. */
 static int emit_atomic(const char *path, const ot_report *r, const char *format)
 {
 	size_t len = strlen(path) + 16;
