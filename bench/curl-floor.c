@@ -14,9 +14,9 @@
  * runs it against the test token server with a client_credentials body. */
 #include <curl/curl.h>
 #include <stdio.h>
-#include <sys/epoll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <time.h>
 

@@ -90,7 +90,7 @@ int main(int argc, char **argv)
 	ot_credential *creds;
 	ot_event *evs;
 	ot_commit *cm;
-	char (*names)[32], actor[64];
+	char(*names)[32], actor[64];
 	long done = 0, tx = 0, ncur = 0;
 	int rc = 1;
 	int64_t now = (int64_t)time(NULL);

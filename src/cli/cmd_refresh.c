@@ -175,8 +175,8 @@ static int parse_concurrency(const char *s, int *out)
 }
 
 /* Queues the named accounts (checked beforehand), every enabled one, or what is due. */
-static int refresh_submit(ot_cli *cli, refresh_tally *t, ot_engine *e, const char **names,
-                          int n, bool all, bool force, ot_err *err)
+static int refresh_submit(ot_cli *cli, refresh_tally *t, ot_engine *e, const char **names, int n,
+                          bool all, bool force, ot_err *err)
 {
 	if (n == 0 && !all)
 		return ot_engine_submit_due(e, ot_cli_now(), err) < 0 ? -1 : 0;

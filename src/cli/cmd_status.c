@@ -51,9 +51,13 @@ static int output_allowed(const ot_cli *cli, const char *path)
 	if (same_file(&st, set->path))
 		return ot_cli_error("status: --output %s is the configuration file", path), -1;
 	for (int i = 0; i < 3; i++) {
-		snprintf(side, sizeof(side), "%s%s", set->store_path, i == 0 ? "" : i == 1 ? "-wal" : "-shm");
+		snprintf(side, sizeof(side), "%s%s", set->store_path,
+		         i == 0   ? ""
+		         : i == 1 ? "-wal"
+		                  : "-shm");
 		if (same_file(&st, side))
-			return ot_cli_error("status: --output %s is the credential store", path), -1;
+			return ot_cli_error("status: --output %s is the credential store", path),
+			       -1;
 	}
 	if (!(st.st_mode & 077))
 		return ot_cli_error("status: --output %s: a private file (mode %04o), perhaps a "

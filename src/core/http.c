@@ -566,8 +566,8 @@ static void req_describe_error(const ot_http_req *r, char *out, size_t n)
 	case CURLE_OUT_OF_MEMORY:
 		/* libcurl 7.88 says so, with no message, for a single header line over its
 		 * 100 KB limit */
-		snprintf(out, n, "%s", r->errbuf[0] ? r->errbuf
-		                                    : "answer headers too large (or out of memory)");
+		snprintf(out, n, "%s",
+		         r->errbuf[0] ? r->errbuf : "answer headers too large (or out of memory)");
 		return;
 	default:
 		snprintf(out, n, "%s", detail);
@@ -580,8 +580,9 @@ static void req_describe_error(const ot_http_req *r, char *out, size_t n)
 /* Form fields whose values are not secret (left in a server's words). */
 static bool redact_public_key(const char *key, size_t n)
 {
-	static const char *const keys[] = {"grant_type", "client_id", "scope", "token_type_hint",
-	                                   "redirect_uri", "audience", "resource"};
+	static const char *const keys[] = {"grant_type",      "client_id",    "scope",
+	                                   "token_type_hint", "redirect_uri", "audience",
+	                                   "resource"};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strlen(keys[i]) == n && memcmp(keys[i], key, n) == 0)
@@ -591,8 +592,10 @@ static bool redact_public_key(const char *key, size_t n)
 
 static int hex_val(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	                                      : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return c >= '0' && c <= '9'   ? c - '0'
+	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
+	                              : -1;
 }
 
 /* A value as sent (percent-encoded; hex case ignored), decoded, and form-encoded with '+'

@@ -740,10 +740,15 @@ static void test_result_redacts_what_was_sent(void **state)
 	static const char answer[] =
 	        "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
 	        "Content-Length: 78\r\nConnection: close\r\n\r\n"
-	        "{\"error\":\"invalid_request\",\"error_description\":\"no: Zx9/w+rd=p@ss b and app \"}";
+	        "{\"error\":\"invalid_request\",\"error_description\":\"no: Zx9/w+rd=p@ss b and "
+	        "app \"}";
 	static const char *const forms[] = {
-	        "Zx9/w+rd=p@ss b",           "Zx9%2Fw%2Brd%3Dp%40ss%20b", "zX9%2fW%2bRD%3dP%40SS%20B",
-	        "Zx9%2Fw%2Brd%3Dp%40ss+b",   "rt/ab+cd== x",              "rt%2Fab%2Bcd%3D%3D%20x",
+	        "Zx9/w+rd=p@ss b",
+	        "Zx9%2Fw%2Brd%3Dp%40ss%20b",
+	        "zX9%2fW%2bRD%3dP%40SS%20B",
+	        "Zx9%2Fw%2Brd%3Dp%40ss+b",
+	        "rt/ab+cd== x",
+	        "rt%2Fab%2Bcd%3D%3D%20x",
 	        "rt-secret",
 	};
 	ot_provider p = provider(OT_AUTH_BASIC, "app", "Zx9/w+rd=p@ss b");
@@ -777,8 +782,9 @@ static void test_result_redacts_what_was_sent(void **state)
 	snprintf(bare, sizeof(bare), "%s", basic);
 	bare[strcspn(bare, "=")] = '\0';
 	assert_true(strlen(bare) < strlen(basic)); /* the pair's length makes padding */
-	snprintf(text, sizeof(text), "client app grant_type=refresh_token %s %s %s %s %s %s %s | %s | %s.",
-	         forms[0], forms[1], forms[2], forms[3], forms[4], forms[5], forms[6], basic, bare);
+	snprintf(text, sizeof(text),
+	         "client app grant_type=refresh_token %s %s %s %s %s %s %s | %s | %s.", forms[0],
+	         forms[1], forms[2], forms[3], forms[4], forms[5], forms[6], basic, bare);
 	assert_non_null(res.redact);
 	res.redact(res.redact_ctx, text, sizeof(text));
 	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++)
