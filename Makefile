@@ -117,7 +117,7 @@ deps:
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-e2e: $(BIN) $(FULL_BIN) $(IDP_BIN)
+e2e: $(BIN) $(FULL_BIN) $(IDP_BIN) $(BENCH_BIN)
 	@OAUTHTOP=$(abspath $(BIN)) OT_IDP=$(abspath $(IDP_BIN)) sh tests/e2e/run.sh
 
 check-run: $(BENCH_BIN) unit e2e
