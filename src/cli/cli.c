@@ -1,6 +1,7 @@
 /* cli.c - option parsing, configuration and store loading shared by every command. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,21 @@ void ot_cli_error(const char *fmt, ...)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	fprintf(stderr, "oauthtop: %s\n", line);
+}
+
+int ot_cli_number(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end || errno || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 int64_t ot_cli_now(void)

@@ -75,6 +75,10 @@ void ot_cli_close(ot_cli *cli);
 /* Current Unix time (the only place the CLI reads the wall clock). */
 int64_t ot_cli_now(void);
 
+/* s as a whole decimal number from lo to hi: 0 with *out; -1 for anything else (empty,
+ * trailing text, out of range). Prints nothing: the caller's message names the option. */
+int ot_cli_number(const char *s, long long lo, long long hi, long long *out);
+
 /* Prints "oauthtop: <msg>" on stderr. */
 void ot_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

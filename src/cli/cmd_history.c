@@ -1,7 +1,7 @@
 /* cmd_history.c - `oauthtop history [ACCOUNT]`: refresh history from the store, newest
  * first. Fingerprints only, never token values. */
 #include <cjson/cJSON.h>
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +62,7 @@ int ot_cmd_history(ot_cli *cli, int argc, char **argv)
 	ot_event *ev = NULL;
 	size_t n = 0;
 	ot_err err = {{0}};
-	char *end;
-	long limit;
+	long long limit;
 	ot_opt opts[] = {{"limit", 1, NULL, &limit_s}, {"format", 1, NULL, &format}, {0}};
 
 	if (ot_cli_parse("history", argc, argv, opts, pos, 1, &npos, &help) < 0)
@@ -72,9 +71,7 @@ int ot_cmd_history(ot_cli *cli, int argc, char **argv)
 		fputs(history_help, stdout);
 		return OT_EXIT_OK;
 	}
-	errno = 0;
-	limit = strtol(limit_s, &end, 10);
-	if (!*limit_s || *end || errno || limit < 0) {
+	if (ot_cli_number(limit_s, 0, LONG_MAX, &limit) < 0) {
 		ot_cli_error("history: --limit takes a number >= 0 (0 = all), not \"%s\"", limit_s);
 		return OT_EXIT_USAGE;
 	}

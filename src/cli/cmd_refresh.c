@@ -159,13 +159,11 @@ static void on_result(const ot_result *r, void *user)
 
 static int parse_concurrency(const char *s, int *out)
 {
-	char *end;
-	long v;
+	long long v;
 
 	if (!s)
 		return 0;
-	v = strtol(s, &end, 10);
-	if (!*s || *end || v < 1 || v > 100000) {
+	if (ot_cli_number(s, 1, 100000, &v) < 0) {
 		ot_cli_error("refresh: --concurrency wants a number from 1 to 100000, not \"%s\"",
 		             s);
 		return -1;

@@ -1,7 +1,7 @@
 /* cmd_token.c - `oauthtop token ACCOUNT [--min-valid S]`: prints a valid access token on
  * stdout (and nothing else), refreshing first when it is due or has less than S seconds
  * left. The fresh-token path reads the store once and never sets up the network. */
-#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,14 +213,11 @@ static int token_serve(token_ctx *t)
 
 static int parse_min_valid(const char *s, int64_t *out)
 {
-	char *end;
 	long long v;
 
 	if (!s)
 		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (!*s || *end || errno || v < 0) {
+	if (ot_cli_number(s, 0, LLONG_MAX, &v) < 0) {
 		ot_cli_error("token: --min-valid wants seconds (0 or more), not \"%s\"", s);
 		return -1;
 	}

@@ -93,17 +93,14 @@ int ot_cmd_token_fast(ot_cli *cli, int argc, char **argv)
 	const char *pos[1], *min_s = "0";
 	bool help = false;
 	int npos, rc;
-	char *end;
 	long long min_valid;
 	const ot_account *a;
 	ot_opt opts[] = {{"min-valid", 1, NULL, &min_s}, {0}};
 
 	if (ot_cli_parse("token", argc, argv, opts, pos, 1, &npos, &help) < 0)
 		return OT_EXIT_USAGE;
-	errno = 0;
-	min_valid = strtoll(min_s, &end, 10);
 	/* Anything unusual (help, bad input, unknown account) gets the full binary's answer. */
-	if (help || npos != 1 || !*min_s || *end || errno || min_valid < 0)
+	if (help || npos != 1 || ot_cli_number(min_s, 0, LLONG_MAX, &min_valid) < 0)
 		return ot_cli_exec_full(cli, argc, argv);
 	if (ot_cli_load(cli) < 0)
 		return OT_EXIT_USAGE;
