@@ -40,6 +40,7 @@ static bool same_file(const struct stat *a, const char *path)
  * file such as a client_secret_file, or something that is not a regular file. */
 static int output_allowed(const ot_cli *cli, const char *path)
 {
+	static const char *const store_files[] = {"", "-wal", "-shm"};
 	const ot_settings *set = ot_config_settings(cli->cfg);
 	char side[4200];
 	struct stat st;
@@ -50,11 +51,8 @@ static int output_allowed(const ot_cli *cli, const char *path)
 		return ot_cli_error("status: cannot write %s: not a regular file", path), -1;
 	if (same_file(&st, set->path))
 		return ot_cli_error("status: --output %s is the configuration file", path), -1;
-	for (int i = 0; i < 3; i++) {
-		snprintf(side, sizeof(side), "%s%s", set->store_path,
-		         i == 0   ? ""
-		         : i == 1 ? "-wal"
-		                  : "-shm");
+	for (size_t i = 0; i < sizeof(store_files) / sizeof(store_files[0]); i++) {
+		snprintf(side, sizeof(side), "%s%s", set->store_path, store_files[i]);
 		if (same_file(&st, side))
 			return ot_cli_error("status: --output %s is the credential store", path),
 			       -1;

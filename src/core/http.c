@@ -768,16 +768,6 @@ static void *http_mem_realloc(void *p, size_t n)
 	return q;
 }
 
-static char *http_mem_strdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-
-	if (d)
-		memcpy(d, s, n);
-	return d;
-}
-
 static int http_global_init(ot_err *err)
 {
 	static int done;
@@ -785,7 +775,7 @@ static int http_global_init(ot_err *err)
 	if (done)
 		return 0;
 	if (curl_global_init_mem(CURL_GLOBAL_DEFAULT, malloc, http_mem_free, http_mem_realloc,
-	                         http_mem_strdup, calloc) != CURLE_OK)
+	                         strdup, calloc) != CURLE_OK)
 		return ot_err_set(err, "libcurl initialisation failed");
 	done = 1;
 	return 0;
