@@ -54,19 +54,27 @@ limited() {
 		wait "$_p"; LRC=$?
 	fi
 }
+# fifo_refused WHAT WHERE PATTERN CMD...: CMD reads a FIFO that has no writer. It must not
+# hang (else a bug in WHERE) and must end with exit 3 and a message matching PATTERN.
+fifo_refused() {
+	_what=$1 _where=$2 _pat=$3
+	shift 3
+	limited 3 "$@"
+	if [ "$LRC" = 124 ]; then
+		bug "$_where: $_what: blocks forever in open() (want exit 3 'not a regular file')"
+	else
+		[ "$LRC" = 3 ] || fail "$_what: exit $LRC"
+		err_has "$_pat" "$_what"
+	fi
+}
 
 # ---- 1. the configuration file ----
 mkdir "$T/cfgdir"
 one_line 3 "$OAUTHTOP" --config "$T/cfgdir" status
 err_has 'cfgdir.*not a regular file' "config is a directory"
 mkfifo "$T/cfg.fifo"
-limited 3 "$OAUTHTOP" --config "$T/cfg.fifo" status
-if [ "$LRC" = 124 ]; then
-	bug "config.c ot_config_load: --config naming a FIFO with no writer blocks forever in open() (want exit 3 'not a regular file')"
-else
-	[ "$LRC" = 3 ] || fail "config is a FIFO: exit $LRC"
-	err_has 'cfg.fifo.*not a regular file' "config is a FIFO"
-fi
+fifo_refused "config is a FIFO" "config.c ot_config_load" 'cfg.fifo.*not a regular file' \
+	"$OAUTHTOP" --config "$T/cfg.fifo" status
 : >"$T/empty.json"
 one_line 3 "$OAUTHTOP" --config "$T/empty.json" status
 err_has 'empty.json: empty file' "empty config"
@@ -107,13 +115,8 @@ one_line 3 "$OAUTHTOP" --config "$T/sec.json" check
 err_has 'client_secret_file: .*s_dir' "secret file is a directory"
 mkfifo -m 600 "$T/s_fifo"
 with_secret "$T/s_fifo"
-limited 3 "$OAUTHTOP" --config "$T/sec.json" check
-if [ "$LRC" = 124 ]; then
-	bug "config.c cfg_secret_file: client_secret_file naming a FIFO blocks forever in open() (want exit 3 'not a regular file')"
-else
-	[ "$LRC" = 3 ] || fail "secret file is a FIFO: exit $LRC"
-	err_has 'client_secret_file: .*s_fifo' "secret file is a FIFO"
-fi
+fifo_refused "secret file is a FIFO" "config.c cfg_secret_file" 'client_secret_file: .*s_fifo' \
+	"$OAUTHTOP" --config "$T/sec.json" check
 grep -q test-secret "$T/err" && fail "client secret printed"
 
 # ---- 3. the store ----
